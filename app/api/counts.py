@@ -1,0 +1,128 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+
+from app.api.deps import DatePath, FromQuery, OfficeCode, ToQuery, check_range
+from app.auth import Admin, Reader, Writer
+from app.clock import default_range, today_in
+from app.db import SessionDep
+from app.errors import UnsupportedMediaType
+from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut
+from app.services import batch_input, counts
+
+router = APIRouter(prefix="/api/v1", tags=["counts"])
+
+LIST_DAYS = 31
+
+
+@router.put("/offices/{code}/counts/{date}", responses={201: {"model": CountOut}})
+async def put_count(
+    code: OfficeCode,
+    date: DatePath,
+    body: CountIn,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    actor: Writer,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CountOut:
+    """Create (201) or replace (200) an office's count for a date."""
+    stored, created = await counts.put_count(
+        session,
+        actor=actor,
+        item=counts.CountWrite(code, date, body.recordings, body.note),
+        if_match=if_match,
+        edit_window_days=request.app.state.settings.edit_window_days,
+    )
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = f'"{stored["version"]}"'
+    return CountOut.model_validate(stored)
+
+
+@router.get("/offices/{code}/counts/{date}")
+async def get_count(
+    code: OfficeCode, date: DatePath, session: SessionDep, response: Response, _: Reader
+) -> CountOut:
+    """One count."""
+    stored = await counts.get_count(session, office=code, day=date)
+    response.headers["ETag"] = f'"{stored["version"]}"'
+    return CountOut.model_validate(stored)
+
+
+@router.get("/offices/{code}/counts")
+async def list_counts(
+    code: OfficeCode,
+    session: SessionDep,
+    _: Reader,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> CountListOut:
+    """An office's counts by date; by default the last 31 days of its calendar."""
+    today = today_in(await counts.office_timezone(session, code))
+    start, end = default_range(start, end, today, LIST_DAYS)
+    check_range(start, end)
+    found = await counts.list_counts(session, office=code, start=start, end=end)
+    return CountListOut.model_validate({"office": code, "counts": found})
+
+
+@router.get("/offices/{code}/counts/{date}/history")
+async def count_history(
+    code: OfficeCode, date: DatePath, session: SessionDep, _: Reader
+) -> HistoryOut:
+    """Every revision of a count, oldest first."""
+    revisions = await counts.count_history(session, office=code, day=date)
+    return HistoryOut.model_validate({"office": code, "date": date, "revisions": revisions})
+
+
+@router.delete("/offices/{code}/counts/{date}", status_code=204)
+async def delete_count(
+    code: OfficeCode, date: DatePath, session: SessionDep, actor: Admin
+) -> Response:
+    """Delete a count (admin); the deletion stays in its history."""
+    await counts.delete_count(session, actor=actor, office=code, day=date)
+    return Response(status_code=204)
+
+
+_BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}},
+            "text/csv": {
+                "schema": {"type": "string", "description": "office,date,recordings[,note]"}
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/counts",
+    openapi_extra=_BATCH_BODY,
+    responses={
+        403: {"description": "Not every item may be written"},
+        413: {"description": "Too many items"},
+        415: {"description": "Neither JSON nor CSV"},
+        422: {"description": "Every bad item, by index"},
+    },
+)
+async def post_counts(request: Request, session: SessionDep, actor: Writer) -> BatchOut:
+    """Write a batch of counts, all or nothing (JSON or CSV)."""
+    settings = request.app.state.settings
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if media_type in ("application/json", ""):
+        batch = batch_input.parse_json(body, settings.max_batch)
+    elif media_type in ("text/csv", "application/csv"):
+        batch = batch_input.parse_csv(body, settings.max_batch)
+    else:
+        raise UnsupportedMediaType("send application/json or text/csv")
+    summary = await counts.write_batch(
+        session,
+        actor=actor,
+        items=batch.items,
+        lines=batch.lines,
+        early_errors=batch.errors,
+        edit_window_days=settings.edit_window_days,
+    )
+    return BatchOut.model_validate(summary)

@@ -1,0 +1,44 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.deps import OfficeCode
+from app.auth import Admin, Reader
+from app.db import SessionDep
+from app.schemas import OfficeIn, OfficeListOut, OfficeOut
+from app.services import offices
+
+router = APIRouter(prefix="/api/v1/offices", tags=["offices"])
+
+
+@router.put("/{code}", responses={201: {"model": OfficeOut}})
+async def put_office(
+    code: OfficeCode,
+    body: OfficeIn,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    _: Admin,
+) -> OfficeOut:
+    """Create (201) or replace (200) an office."""
+    office, created = await offices.put_office(
+        session, code=code, data=body, default_timezone=request.app.state.settings.timezone
+    )
+    response.status_code = 201 if created else 200
+    return OfficeOut.model_validate(office)
+
+
+@router.get("/{code}")
+async def get_office(code: OfficeCode, session: SessionDep, _: Reader) -> OfficeOut:
+    """One office."""
+    return OfficeOut.model_validate(await offices.get_office(session, code))
+
+
+@router.get("")
+async def list_offices(
+    session: SessionDep, _: Reader, region: Annotated[str, Query(max_length=20)] = "ID"
+) -> OfficeListOut:
+    """Offices in a region or anywhere under it, by code."""
+    return OfficeListOut.model_validate(
+        {"offices": await offices.list_offices(session, region=region)}
+    )

@@ -1,0 +1,51 @@
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app import __version__
+from app.auth import Reader
+from app.db import SessionDep
+from app.schemas import MetaOut
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (no database involved)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Database away or schema not migrated"}})
+async def readyz(request: Request) -> JSONResponse:
+    """200 when the database answers and its schema is at the latest migration."""
+    expected = request.app.state.head_revision
+    try:
+        async with request.app.state.engine.connect() as connection:
+            current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as error:
+        return JSONResponse(
+            {"status": "unavailable", "detail": f"database: {type(error).__name__}"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    if current != expected:
+        return JSONResponse(
+            {"status": "unavailable", "detail": f"schema at {current}, expected {expected}"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse({"status": "ready", "schema": current})
+
+
+@router.get("/api/v1/meta")
+async def meta(request: Request, session: SessionDep, _: Reader) -> MetaOut:
+    """What this deployment is: version, timezone, and whether it holds demo data."""
+    settings = request.app.state.settings
+    demo = await session.scalar(text("SELECT 1 FROM instance_flags WHERE name = 'demo'"))
+    return MetaOut(
+        version=__version__,
+        demo=demo is not None,
+        timezone=settings.timezone,
+        public_read=settings.public_read,
+    )

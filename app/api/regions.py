@@ -1,0 +1,67 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.api.deps import DatePath, RegionCode
+from app.auth import Admin, Reader
+from app.db import SessionDep
+from app.regions import NATION
+from app.schemas import FigureIn, FigureListOut, FigureOut, RegionIn, RegionListOut, RegionOut
+from app.services import regions
+
+router = APIRouter(prefix="/api/v1/regions", tags=["regions"])
+
+
+@router.put("/{code}", responses={201: {"model": RegionOut}})
+async def put_region(
+    code: RegionCode, body: RegionIn, session: SessionDep, response: Response, _: Admin
+) -> RegionOut:
+    """Create (201) or replace (200) a region; its parent must exist."""
+    region, created = await regions.put_region(session, code=code, data=body)
+    response.status_code = 201 if created else 200
+    return RegionOut.model_validate(region)
+
+
+@router.get("/{code}")
+async def get_region(code: RegionCode, session: SessionDep, _: Reader) -> RegionOut:
+    """One region."""
+    return RegionOut.model_validate(await regions.get_region(session, code))
+
+
+@router.get("")
+async def list_regions(
+    session: SessionDep, _: Reader, parent: Annotated[str, Query(max_length=20)] = NATION
+) -> RegionListOut:
+    """The direct children of a region (default ID), by code."""
+    children = await regions.list_children(session, parent=parent)
+    return RegionListOut.model_validate({"regions": children})
+
+
+@router.put("/{code}/figures/{date}", responses={201: {"model": FigureOut}})
+async def put_figure(
+    code: RegionCode,
+    date: DatePath,
+    body: FigureIn,
+    session: SessionDep,
+    response: Response,
+    _: Admin,
+) -> FigureOut:
+    """Record (201) or revise (200) an official figure, as of the end of that date."""
+    figure, created = await regions.put_figure(session, code=code, day=date, data=body)
+    response.status_code = 201 if created else 200
+    return FigureOut.model_validate(figure)
+
+
+@router.get("/{code}/figures")
+async def list_figures(code: RegionCode, session: SessionDep, _: Reader) -> FigureListOut:
+    """Every official figure of a region, by date."""
+    return FigureListOut.model_validate({"figures": await regions.list_figures(session, code=code)})
+
+
+@router.delete("/{code}/figures/{date}", status_code=204)
+async def delete_figure(
+    code: RegionCode, date: DatePath, session: SessionDep, _: Admin
+) -> Response:
+    """Delete an official figure."""
+    await regions.delete_figure(session, code=code, day=date)
+    return Response(status_code=204)

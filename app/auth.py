@@ -1,0 +1,126 @@
+"""Bearer tokens, roles, and the dependencies routes use to check them."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+
+TOKEN_PREFIX = "rekam_"  # noqa: S105 - a prefix, not a secret
+# last_used_at is a hint for operators, not an audit log: write it at most this often.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    token_id: int | None
+    role: str
+    name: str | None
+    office_id: int | None = None
+    office_code: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+ENV_ADMIN = Actor(token_id=None, role="admin", name="REKAM_ADMIN_TOKEN")
+
+
+def new_secret() -> str:
+    """A token with a recognisable prefix, so secret scanners can find a leaked one."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def bearer_secret(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return secret.strip()
+
+
+_LOOKUP = text(
+    """
+    SELECT t.id, t.role, t.name, t.office_id, o.code AS office_code, t.revoked_at, t.last_used_at
+    FROM tokens t LEFT JOIN offices o ON o.id = t.office_id
+    WHERE t.secret_hash = :hash
+    """
+)
+
+
+async def authenticate(request: Request, session: SessionDep) -> Actor | None:
+    """The caller's actor, None without credentials; 401 for an unknown or revoked token."""
+    secret = bearer_secret(request)
+    if secret is None:
+        return None
+    settings: Settings = request.app.state.settings
+    digest = secret_hash(secret)
+    admin_token = settings.admin_token
+    if admin_token is not None and hmac.compare_digest(
+        digest, secret_hash(admin_token.get_secret_value())
+    ):
+        actor = ENV_ADMIN
+    else:
+        row = (await session.execute(_LOOKUP, {"hash": digest})).one_or_none()
+        if row is None or row.revoked_at is not None:
+            request.state.auth_failed = True
+            raise Unauthorized("unknown or revoked token")
+        actor = Actor(row.id, row.role, row.name, row.office_id, row.office_code)
+        now = datetime.now(UTC)
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            await session.execute(
+                text("UPDATE tokens SET last_used_at = :now WHERE id = :id"),
+                {"now": now, "id": row.id},
+            )
+            await session.commit()
+    request.state.actor = actor
+    return actor
+
+
+OptionalActor = Annotated[Actor | None, Depends(authenticate)]
+
+
+async def require_reader(request: Request, actor: OptionalActor) -> Actor | None:
+    """Any valid token; nobody at all when REKAM_PUBLIC_READ is on."""
+    if actor is None and not request.app.state.settings.public_read:
+        raise Unauthorized("a bearer token is required")
+    return actor
+
+
+async def require_actor(actor: OptionalActor) -> Actor:
+    if actor is None:
+        raise Unauthorized("a bearer token is required")
+    return actor
+
+
+async def require_admin(actor: Annotated[Actor, Depends(require_actor)]) -> Actor:
+    if not actor.is_admin:
+        raise Forbidden("this needs an admin token")
+    return actor
+
+
+async def require_writer(actor: Annotated[Actor, Depends(require_actor)]) -> Actor:
+    """Admins, or office tokens (which are further limited to their own office)."""
+    if actor.role not in ("admin", "office"):
+        raise Forbidden("this needs an admin or an office token")
+    return actor
+
+
+Reader = Annotated[Actor | None, Depends(require_reader)]
+Admin = Annotated[Actor, Depends(require_admin)]
+Writer = Annotated[Actor, Depends(require_writer)]

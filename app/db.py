@@ -1,0 +1,63 @@
+"""Engine, session factory and the session dependency."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import Settings, normalise_database_url
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL kept in data_dir and return its URL."""
+    from pgserver import get_server  # type: ignore[attr-defined]
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+    return normalise_database_url(str(server.get_uri()))
+
+
+def create_engine(settings: Settings, url: str | None = None, **options: Any) -> AsyncEngine:
+    url = url or settings.database_url
+    if url is None:
+        raise RuntimeError("no database URL: set REKAM_DATABASE_URL")
+    return create_async_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={
+            "timeout": 5,
+            "command_timeout": settings.statement_timeout_ms / 1000 + 5,
+            "server_settings": {
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "lock_timeout": str(settings.statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+                # Rekam's queries are short; JIT compilation only ever adds latency to them.
+                "jit": "off",
+                "application_name": "rekam",
+            },
+        },
+        **options,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with factory() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,83 @@
+"""create_app(): routers, middleware, error handlers, and the engine's lifespan."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import __version__
+from app.api import counts, offices, ops, regions, tokens
+from app.config import Settings, get_settings
+from app.db import create_engine, create_session_factory
+from app.errors import install_handlers
+from app.middleware import BodyLimit, RequestContext
+from app.migrate import head_revision
+from app.schemas import BatchIn
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+    """The service. Tests pass their own engine; otherwise one is made from settings."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or create_engine(settings)
+        app.state.session_factory = create_session_factory(app.state.engine)
+        try:
+            yield
+        finally:
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Rekam",
+        version=__version__,
+        summary="Daily e-KTP recording counts and progress toward targets",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    app.state.settings = settings
+    app.state.head_revision = head_revision()
+    if engine is not None:
+        # Tests drive the app without running its lifespan.
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+    install_handlers(app)
+    for module in (ops, tokens, regions, offices, counts):
+        app.include_router(module.router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "PUT", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, log_requests=settings.log_requests)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    logging.getLogger("rekam").setLevel(logging.INFO)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        # The batch route reads its body itself (JSON or CSV); name the JSON shape here.
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        defs = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(defs.pop("$defs", {}))
+        components["BatchIn"] = defs
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,201 @@
+"""Every table. Summaries (region_days, region_months, region_totals, figures.counts_through)
+are kept exact by the count-writing statement itself, never by a background job."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Writes to the nation and province rows of the summaries are spread over this many rows
+# per key, so that offices across the country do not queue on one hot row.
+SHARDS = 8
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def stamped_now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    __table_args__ = (
+        CheckConstraint("depth BETWEEN 0 AND 4", name="depth"),
+        CheckConstraint("daily_target >= 0", name="daily_target"),
+        CheckConstraint("coverage_target > 0 AND coverage_target <= 1", name="coverage_target"),
+        CheckConstraint(
+            "(coverage_target IS NULL) = (coverage_deadline IS NULL)", name="target_deadline"
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)
+    depth: Mapped[int] = mapped_column(SmallInteger)
+    parent: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    # Codes from the nation down to this region, itself included: the rows a count updates.
+    lineage: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    daily_target: Mapped[int | None] = mapped_column(Integer)
+    coverage_target: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    coverage_deadline: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = stamped_now()
+    updated_at: Mapped[datetime] = stamped_now()
+
+
+class Figure(Base):
+    __tablename__ = "figures"
+    __table_args__ = (
+        CheckConstraint("eligible >= 0", name="eligible"),
+        CheckConstraint("recorded >= 0", name="recorded"),
+        CheckConstraint("eligible IS NOT NULL OR recorded IS NOT NULL", name="some_value"),
+    )
+
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    eligible: Mapped[int | None] = mapped_column(BigInteger)
+    recorded: Mapped[int | None] = mapped_column(BigInteger)
+    # The sum of the region's subtree counts dated up to `date`: recorded(R, d) swaps exactly
+    # this amount for the published `recorded`, so progress needs no scan back to the figure.
+    counts_through: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[datetime] = stamped_now()
+    updated_at: Mapped[datetime] = stamped_now()
+
+
+class Office(Base):
+    __tablename__ = "offices"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dukcapil', 'kecamatan', 'mobile', 'other')", name="kind"),
+        CheckConstraint("daily_target >= 0", name="daily_target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    daily_target: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(Text)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = stamped_now()
+    updated_at: Mapped[datetime] = stamped_now()
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'office', 'viewer')", name="role"),
+        CheckConstraint("(role = 'office') = (office_id IS NOT NULL)", name="office_role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    name: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = stamped_now()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Count(Base):
+    __tablename__ = "counts"
+    __table_args__ = (
+        CheckConstraint("recordings BETWEEN 0 AND 100000", name="recordings"),
+        CheckConstraint("version >= 1", name="version"),
+    )
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    recordings: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CountRevision(Base):
+    """Every change of a count, deletions included (recordings null)."""
+
+    __tablename__ = "count_revisions"
+    __table_args__ = (UniqueConstraint("office_id", "date", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    date: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    recordings: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Null for the admin token from REKAM_ADMIN_TOKEN, which has no row.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"))
+    actor_role: Mapped[str] = mapped_column(Text)
+    actor_name: Mapped[str | None] = mapped_column(Text)
+
+
+class RegionDay(Base):
+    """Subtree recordings of a region on one day (summed over shards)."""
+
+    __tablename__ = "region_days"
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    recordings: Mapped[int] = mapped_column(BigInteger)
+
+
+class RegionMonth(Base):
+    """Subtree recordings of a region in one calendar month (`month` is its first day)."""
+
+    __tablename__ = "region_months"
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    recordings: Mapped[int] = mapped_column(BigInteger)
+
+
+class RegionTotal(Base):
+    """All subtree recordings of a region, every date."""
+
+    __tablename__ = "region_totals"
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    recordings: Mapped[int] = mapped_column(BigInteger)
+
+
+class InstanceFlag(Base):
+    """Facts about this deployment, such as whether it holds demo data."""
+
+    __tablename__ = "instance_flags"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    set_at: Mapped[datetime] = stamped_now()

@@ -1,0 +1,52 @@
+"""Kemendagri region codes: ID, 73, 73.71, 73.71.01, 73.71.01.1001. Pure functions, no I/O."""
+
+import re
+from dataclasses import dataclass
+
+from app.errors import Invalid
+
+NATION = "ID"
+LEVELS = ("nation", "province", "regency", "district", "village")
+_CODE = re.compile(r"^(?:ID|\d{2}(?:\.\d{2}(?:\.\d{2}(?:\.\d{4})?)?)?)$")
+
+
+class InvalidCode(Invalid):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RegionCode:
+    code: str
+    depth: int
+
+    @property
+    def level(self) -> str:
+        return LEVELS[self.depth]
+
+    @property
+    def parent(self) -> str | None:
+        if self.depth == 0:
+            return None
+        if self.depth == 1:
+            return NATION
+        return self.code.rsplit(".", 1)[0]
+
+    @property
+    def lineage(self) -> list[str]:
+        """The codes from the nation down to this region, itself included."""
+        if self.depth == 0:
+            return [NATION]
+        parts = self.code.split(".")
+        return [NATION] + [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def parse(code: str) -> RegionCode:
+    if not _CODE.match(code):
+        raise InvalidCode(
+            f"{code!r} is not a Kemendagri code (ID, 73, 73.71, 73.71.01 or 73.71.01.1001)"
+        )
+    return RegionCode(code, 0 if code == NATION else code.count(".") + 1)
+
+
+def is_valid(code: str) -> bool:
+    return bool(_CODE.match(code))

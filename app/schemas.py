@@ -1,0 +1,247 @@
+"""Request (In) and response (Out) models. Input refuses unknown members."""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from app.config import valid_timezone
+
+# The largest integer a JSON client in a browser can hold exactly.
+MAX_FIGURE = 2**53 - 1
+MAX_RECORDINGS = 100_000
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: object) -> object:
+    """Dates are written YYYY-MM-DD; no timestamps, no other spellings."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+Role = Literal["admin", "office", "viewer"]
+OfficeKind = Literal["dukcapil", "kecamatan", "mobile", "other"]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Note = Annotated[StrictStr, Field(max_length=500)]
+Recordings = Annotated[StrictInt, Field(ge=0, le=MAX_RECORDINGS)]
+DailyTarget = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+FigureValue = Annotated[StrictInt, Field(ge=0, le=MAX_FIGURE)]
+Timezone = Annotated[StrictStr, Field(max_length=64), AfterValidator(valid_timezone)]
+# Kept as the decimal it was written as (0.85 is 85/100), shown as a JSON number.
+CoverageTarget = Annotated[
+    Decimal,
+    Field(gt=0, le=1, max_digits=7, decimal_places=6),
+    PlainSerializer(float, return_type=float),
+]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    pass
+
+
+# Tokens
+
+
+class TokenIn(In):
+    role: Role
+    office: StrictStr | None = None
+    name: Annotated[StrictStr, Field(max_length=200)] | None = None
+
+
+class TokenCreatedOut(Out):
+    id: int
+    token: str
+    role: Role
+    office: str | None
+    name: str | None
+    created_at: datetime
+
+
+class TokenOut(Out):
+    id: int
+    role: Role
+    office: str | None
+    name: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenListOut(Out):
+    tokens: list[TokenOut]
+
+
+# Regions and figures
+
+
+class RegionIn(In):
+    name: Name
+    daily_target: DailyTarget | None = None
+    coverage_target: CoverageTarget | None = None
+    coverage_deadline: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _target_with_deadline(self) -> "RegionIn":
+        if (self.coverage_target is None) != (self.coverage_deadline is None):
+            raise ValueError("coverage_target and coverage_deadline are set together or both null")
+        return self
+
+
+class RegionOut(Out):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    daily_target: int | None
+    coverage_target: CoverageTarget | None
+    coverage_deadline: date | None
+
+
+class RegionListOut(Out):
+    regions: list[RegionOut]
+
+
+class FigureIn(In):
+    eligible: FigureValue | None = None
+    recorded: FigureValue | None = None
+
+    @model_validator(mode="after")
+    def _some_value(self) -> "FigureIn":
+        if self.eligible is None and self.recorded is None:
+            raise ValueError("at least one of eligible and recorded must be given")
+        return self
+
+
+class FigureOut(Out):
+    date: date
+    eligible: int | None
+    recorded: int | None
+
+
+class FigureListOut(Out):
+    figures: list[FigureOut]
+
+
+# Offices
+
+
+class OfficeIn(In):
+    name: Name
+    region: StrictStr
+    kind: OfficeKind = "kecamatan"
+    daily_target: DailyTarget | None = None
+    timezone: Timezone | None = None
+    opened_on: IsoDate | None = None
+    active: StrictBool = True
+
+
+class OfficeOut(Out):
+    code: str
+    name: str
+    region: str
+    kind: OfficeKind
+    daily_target: int | None
+    timezone: str
+    opened_on: date | None
+    active: bool
+
+
+class OfficeListOut(Out):
+    offices: list[OfficeOut]
+
+
+# Counts
+
+
+class CountIn(In):
+    recordings: Recordings
+    note: Note | None = None
+
+
+class CountOut(Out):
+    office: str
+    date: date
+    recordings: int
+    note: str | None
+    version: int
+    updated_at: datetime
+
+
+class CountListOut(Out):
+    office: str
+    counts: list[CountOut]
+
+
+class ActorOut(Out):
+    token_id: int | None
+    role: str
+    name: str | None
+
+
+class RevisionOut(Out):
+    version: int
+    recordings: int | None
+    note: str | None
+    at: datetime
+    actor: ActorOut
+
+
+class HistoryOut(Out):
+    office: str
+    date: date
+    revisions: list[RevisionOut]
+
+
+class BatchItemIn(In):
+    office: Annotated[StrictStr, Field(max_length=64)]
+    date: IsoDate
+    recordings: Recordings
+    note: Note | None = None
+
+
+class BatchIn(In):
+    counts: list[BatchItemIn]
+
+
+class BatchOut(Out):
+    created: int
+    updated: int
+    unchanged: int
+
+
+class BatchErrorOut(Out):
+    index: int
+    office: str | None
+    date: str | None
+    message: str
+    line: int | None = None
+
+
+# Operations
+
+
+class MetaOut(Out):
+    version: str
+    demo: bool
+    timezone: str
+    public_read: bool

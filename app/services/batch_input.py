@@ -1,0 +1,140 @@
+"""Turn a batch body (JSON or CSV) into count writes, naming every item that cannot be read."""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from app.errors import Invalid, TooLarge
+from app.schemas import BatchItemIn
+from app.services.counts import CountWrite, ItemError
+
+_ITEMS = TypeAdapter(list[BatchItemIn])
+CSV_COLUMNS = ["office", "date", "recordings", "note"]
+
+
+@dataclass(slots=True)
+class Batch:
+    items: list[CountWrite | None]
+    errors: list[ItemError]
+    lines: list[int] | None = None
+
+
+def _check_size(count: int, max_batch: int) -> None:
+    if count == 0:
+        raise Invalid("a batch needs at least one count")
+    if count > max_batch:
+        raise TooLarge(f"a batch holds at most {max_batch} counts; this one has {count}")
+
+
+def _message(errors: list[Any]) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc'][1:]) or 'item'}: {e['msg']}" for e in errors
+    )
+
+
+def _validate(raw_items: list[Any], lines: list[int] | None) -> Batch:
+    batch = Batch(items=[None] * len(raw_items), errors=[], lines=lines)
+    try:
+        valid = _ITEMS.validate_python(raw_items)
+    except ValidationError as error:
+        by_index: dict[int, list[Any]] = {}
+        for item_error in error.errors():
+            by_index.setdefault(int(item_error["loc"][0]), []).append(item_error)
+        valid = []
+        for index, raw in enumerate(raw_items):
+            if index in by_index:
+                office = raw.get("office") if isinstance(raw, dict) else None
+                day = raw.get("date") if isinstance(raw, dict) else None
+                batch.errors.append(
+                    ItemError(
+                        index,
+                        office if isinstance(office, str) else None,
+                        day if isinstance(day, str) else None,
+                        _message(by_index[index]),
+                        lines[index] if lines else None,
+                    )
+                )
+            else:
+                valid.append(BatchItemIn.model_validate(raw))
+        indexes = [i for i in range(len(raw_items)) if i not in by_index]
+    else:
+        indexes = list(range(len(raw_items)))
+    for index, item in zip(indexes, valid, strict=True):
+        batch.items[index] = CountWrite(item.office, item.date, item.recordings, item.note)
+    return batch
+
+
+def parse_json(body: bytes, max_batch: int) -> Batch:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("the body is not valid JSON") from None
+    if not isinstance(document, dict) or set(document) != {"counts"}:
+        raise Invalid('the body must be {"counts": [...]} and nothing else')
+    raw_items = document["counts"]
+    if not isinstance(raw_items, list):
+        raise Invalid("counts must be a list")
+    _check_size(len(raw_items), max_batch)
+    return _validate(raw_items, None)
+
+
+def parse_csv(body: bytes, max_batch: int) -> Batch:
+    """CSV with the header office,date,recordings[,note]; `line` counts the header as line 1."""
+    try:
+        content = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("the CSV must be UTF-8") from None
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header] not in (CSV_COLUMNS[:3], CSV_COLUMNS):
+            raise Invalid("the CSV header must be office,date,recordings[,note]")
+        columns = [h.strip() for h in header]
+        raw_items: list[Any] = []
+        lines: list[int] = []
+        line = reader.line_num + 1
+        for row in reader:
+            start, line = line, reader.line_num + 1
+            if not row or row == [""]:
+                continue
+            if len(raw_items) >= max_batch:
+                raise TooLarge(f"a batch holds at most {max_batch} counts")
+            lines.append(start)
+            if len(row) != len(columns):
+                raw_items.append({"__row__": row})
+                continue
+            item: dict[str, Any] = dict(zip(columns, row, strict=True))
+            item["recordings"] = _int_or_text(item["recordings"])
+            if item.get("note") == "":
+                item["note"] = None
+            raw_items.append(item)
+    except csv.Error as error:
+        raise Invalid(f"the CSV cannot be read: {error}") from None
+    _check_size(len(raw_items), max_batch)
+    batch = _validate(raw_items, lines)
+    for index, raw in enumerate(raw_items):
+        if "__row__" in raw:
+            batch.errors = [e for e in batch.errors if e.index != index]
+            row = raw["__row__"]
+            batch.errors.append(
+                ItemError(
+                    index,
+                    row[0] if row else None,
+                    row[1] if len(row) > 1 else None,
+                    f"expected {len(columns)} fields, found {len(row)}",
+                    lines[index],
+                )
+            )
+    batch.errors.sort(key=lambda e: e.index)
+    return batch
+
+
+def _int_or_text(value: str) -> int | str:
+    stripped = value.strip()
+    if stripped.isascii() and stripped.lstrip("-").isdigit() and len(stripped) <= 12:
+        return int(stripped)
+    return value

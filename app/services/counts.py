@@ -1,0 +1,414 @@
+"""Daily counts: the write side. Every change writes its history row and its tallies in the
+same statement, so the count, its history and every summary always agree."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Actor
+from app.clock import now, today_in
+from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed
+from app.services.offices import OfficeRow, check_code, lock_offices
+from app.services.tallies import TALLY_CTES
+
+T = TypeVar("T")
+
+_UPSERT = f"""
+WITH input AS (
+    SELECT * FROM unnest(CAST(:office_ids AS int[]), CAST(:dates AS date[]),
+                         CAST(:recordings AS int[]), CAST(:notes AS text[]))
+        AS i(office_id, date, recordings, note)
+),
+current AS (
+    SELECT i.office_id, i.date, i.recordings, i.note,
+           c.recordings AS old_recordings, c.note AS old_note, c.version AS old_version,
+           c.updated_at AS old_updated_at,
+           -- a deleted count comes back with the version after the last one in its history
+           coalesce(c.version, (SELECT max(r.version) FROM count_revisions r
+                                WHERE r.office_id = i.office_id AND r.date = i.date), 0)
+               AS last_version
+    FROM input i LEFT JOIN counts c ON c.office_id = i.office_id AND c.date = i.date
+),
+written AS (
+    INSERT INTO counts AS c (office_id, date, recordings, note, version, updated_at)
+    SELECT office_id, date, recordings, note, last_version + 1, :now FROM current
+    WHERE old_version IS NULL
+       OR (recordings, note) IS DISTINCT FROM (old_recordings, old_note)
+    ORDER BY office_id, date
+    ON CONFLICT (office_id, date) DO UPDATE SET
+        recordings = excluded.recordings, note = excluded.note,
+        version = excluded.version, updated_at = excluded.updated_at
+    RETURNING c.office_id, c.date, c.recordings, c.note, c.version, c.updated_at
+),
+history AS (
+    INSERT INTO count_revisions
+        (office_id, date, version, recordings, note, at, token_id, actor_role, actor_name)
+    SELECT office_id, date, version, recordings, note, updated_at, :token_id, :role, :name
+    FROM written
+),
+delta_rows AS (
+    SELECT w.office_id, o.region, w.date, w.recordings - coalesce(cur.old_recordings, 0) AS delta
+    FROM written w
+    JOIN current cur ON cur.office_id = w.office_id AND cur.date = w.date
+    JOIN offices o ON o.id = w.office_id
+),
+{TALLY_CTES}
+SELECT cur.office_id, cur.date,
+       CASE WHEN cur.old_version IS NULL THEN 'created'
+            WHEN w.office_id IS NULL THEN 'unchanged' ELSE 'updated' END AS outcome,
+       coalesce(w.recordings, cur.old_recordings) AS recordings,
+       CASE WHEN w.office_id IS NULL THEN cur.old_note ELSE w.note END AS note,
+       coalesce(w.version, cur.old_version) AS version,
+       coalesce(w.updated_at, cur.old_updated_at) AS updated_at
+FROM current cur
+LEFT JOIN written w ON w.office_id = cur.office_id AND w.date = cur.date
+"""
+
+_DELETE = f"""
+WITH gone AS (
+    DELETE FROM counts WHERE office_id = :office_id AND date = :date
+    RETURNING office_id, date, recordings, version
+),
+history AS (
+    INSERT INTO count_revisions
+        (office_id, date, version, recordings, note, at, token_id, actor_role, actor_name)
+    SELECT office_id, date, version + 1, NULL, NULL, :now, :token_id, :role, :name FROM gone
+),
+delta_rows AS (
+    SELECT g.office_id, o.region, g.date, -g.recordings AS delta
+    FROM gone g JOIN offices o ON o.id = g.office_id
+),
+{TALLY_CTES}
+SELECT count(*) FROM gone
+"""
+
+# Deadlocks and serialisation failures are the database asking for another try.
+_RETRYABLE = {"40P01", "40001"}
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CountWrite:
+    office: str
+    date: date
+    recordings: int
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    index: int
+    office: str | None
+    date: str | None
+    message: str
+    line: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "index": self.index,
+            "office": self.office,
+            "date": self.date,
+            "message": self.message,
+        }
+        if self.line is not None:
+            body["line"] = self.line
+        return body
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+
+
+async def with_retry(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
+    """Run a write transaction, again from the start when the database reports a deadlock."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return await work()
+        except DBAPIError as error:
+            await session.rollback()
+            if _sqlstate(error) not in _RETRYABLE or attempt == _ATTEMPTS:
+                raise
+            await asyncio.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _actor_params(actor: Actor) -> dict[str, Any]:
+    return {"token_id": actor.token_id, "role": actor.role, "name": actor.name, "now": now()}
+
+
+def window_start(office: OfficeRow, edit_window_days: int) -> date:
+    return today_in(office.timezone) - timedelta(days=edit_window_days - 1)
+
+
+def permission_problem(actor: Actor, office_code: str) -> str | None:
+    if actor.role == "office" and actor.office_code != office_code:
+        return f"this token may only write counts of office {actor.office_code}"
+    return None
+
+
+def window_problem(actor: Actor, office: OfficeRow, day: date, edit_window_days: int) -> str | None:
+    if actor.role == "office" and day < window_start(office, edit_window_days):
+        return (
+            f"{day} is outside the {edit_window_days}-day edit window of office {office.code}; "
+            "an admin must correct it"
+        )
+    return None
+
+
+def validity_problem(office: OfficeRow, day: date) -> str | None:
+    if not office.active:
+        return f"office {office.code} is inactive"
+    if day > today_in(office.timezone):
+        return f"{day} is after today in the office's timezone ({office.timezone})"
+    if office.opened_on is not None and day < office.opened_on:
+        return f"{day} is before the office opened ({office.opened_on})"
+    return None
+
+
+async def _write(
+    session: AsyncSession, actor: Actor, offices: dict[str, OfficeRow], items: Sequence[CountWrite]
+) -> list[Any]:
+    rows = await session.execute(
+        text(_UPSERT),
+        {
+            "office_ids": [offices[item.office].id for item in items],
+            "dates": [item.date for item in items],
+            "recordings": [item.recordings for item in items],
+            "notes": [item.note for item in items],
+            **_actor_params(actor),
+        },
+    )
+    return list(rows)
+
+
+def parse_if_match(header: str | None) -> int | str | None:
+    """The version an If-Match names; '*' for any; None when absent."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return "*"
+    value = value.removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError:
+        raise PreconditionFailed(f"If-Match {header!r} names no version") from None
+
+
+async def put_count(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    item: CountWrite,
+    if_match: str | None,
+    edit_window_days: int,
+) -> tuple[dict[str, Any], bool]:
+    """Create or replace one count; returns the stored count and whether it was created."""
+    check_code(item.office)
+    problem = permission_problem(actor, item.office)
+    if problem:
+        raise Forbidden(problem)
+    expected = parse_if_match(if_match)
+
+    async def attempt() -> tuple[dict[str, Any], bool]:
+        offices = await lock_offices(session, [item.office])
+        office = offices.get(item.office)
+        if office is None:
+            raise NotFound(f"no office {item.office}")
+        problem = window_problem(actor, office, item.date, edit_window_days)
+        if problem:
+            raise Forbidden(problem)
+        problem = validity_problem(office, item.date)
+        if problem:
+            raise Invalid(problem)
+        if expected is not None:
+            stored = await session.scalar(
+                text("SELECT version FROM counts WHERE office_id = :o AND date = :d"),
+                {"o": office.id, "d": item.date},
+            )
+            if stored is None or (expected != "*" and stored != expected):
+                raise PreconditionFailed(
+                    f"If-Match {if_match} does not match the stored version ({stored})"
+                )
+        (row,) = await _write(session, actor, offices, [item])
+        await session.commit()
+        return _count_json(item.office, row), row.outcome == "created"
+
+    return await with_retry(session, attempt)
+
+
+def _count_json(office: str, row: Any) -> dict[str, Any]:
+    return {
+        "office": office,
+        "date": row.date,
+        "recordings": row.recordings,
+        "note": row.note,
+        "version": row.version,
+        "updated_at": row.updated_at,
+    }
+
+
+async def write_batch(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    items: Sequence[CountWrite | None],
+    lines: Sequence[int] | None,
+    early_errors: Sequence[ItemError],
+    edit_window_days: int,
+) -> dict[str, int]:
+    """All or nothing: 403 if any item is not the caller's to write, 422 naming every bad
+    item, else every item written in one statement."""
+
+    def error(index: int, item: CountWrite, message: str) -> ItemError:
+        return ItemError(
+            index, item.office, item.date.isoformat(), message, lines[index] if lines else None
+        )
+
+    # Items that failed to parse (None, with their errors in early_errors) keep their index.
+    parsed = {index: item for index, item in enumerate(items) if item is not None}
+    forbidden = [
+        error(index, item, problem)
+        for index, item in parsed.items()
+        if (problem := permission_problem(actor, item.office))
+    ]
+    forbidden += [
+        e
+        for e in early_errors
+        if actor.role == "office" and e.office is not None and e.office != actor.office_code
+    ]
+    if forbidden:
+        raise Forbidden(
+            "this token may not write every count in the batch; nothing was written",
+            errors=[e.as_json() for e in sorted(forbidden, key=lambda e: e.index)],
+        )
+
+    async def attempt() -> dict[str, int]:
+        offices = await lock_offices(session, sorted({item.office for item in parsed.values()}))
+        outside = [
+            error(index, item, problem)
+            for index, item in parsed.items()
+            if item.office in offices
+            and (
+                problem := window_problem(actor, offices[item.office], item.date, edit_window_days)
+            )
+        ]
+        if outside:
+            raise Forbidden(
+                "some counts are outside the edit window; nothing was written",
+                errors=[e.as_json() for e in outside],
+            )
+        errors = list(early_errors)
+        first_seen: dict[tuple[str, date], int] = {}
+        for index, item in parsed.items():
+            office = offices.get(item.office)
+            key = (item.office, item.date)
+            if office is None:
+                errors.append(error(index, item, f"no office {item.office}"))
+            elif key in first_seen:
+                errors.append(error(index, item, f"same office and date as item {first_seen[key]}"))
+            elif problem := validity_problem(office, item.date):
+                errors.append(error(index, item, problem))
+            first_seen.setdefault(key, index)
+        if errors:
+            raise Invalid(
+                f"{len(errors)} of {len(items)} counts are invalid; nothing was written",
+                errors=[e.as_json() for e in sorted(errors, key=lambda e: e.index)],
+            )
+        rows = await _write(session, actor, offices, list(parsed.values()))
+        await session.commit()
+        summary = {"created": 0, "updated": 0, "unchanged": 0}
+        for row in rows:
+            summary[row.outcome] += 1
+        return summary
+
+    return await with_retry(session, attempt)
+
+
+async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day: date) -> None:
+    """Delete a count; its history keeps a revision with recordings null."""
+    check_code(office)
+
+    async def attempt() -> None:
+        offices = await lock_offices(session, [office])
+        if office not in offices:
+            raise NotFound(f"no office {office}")
+        params = {"office_id": offices[office].id, "date": day, **_actor_params(actor)}
+        deleted = await session.scalar(text(_DELETE), params)
+        if not deleted:
+            raise NotFound(f"office {office} has no count dated {day}")
+        await session.commit()
+
+    await with_retry(session, attempt)
+
+
+async def _office_id(session: AsyncSession, code: str) -> int:
+    check_code(code)
+    office_id = await session.scalar(text("SELECT id FROM offices WHERE code = :c"), {"c": code})
+    if office_id is None:
+        raise NotFound(f"no office {code}")
+    return int(office_id)
+
+
+async def get_count(session: AsyncSession, *, office: str, day: date) -> dict[str, Any]:
+    office_id = await _office_id(session, office)
+    row = (
+        await session.execute(
+            text("SELECT * FROM counts WHERE office_id = :o AND date = :d"),
+            {"o": office_id, "d": day},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"office {office} has no count dated {day}")
+    return _count_json(office, row)
+
+
+async def list_counts(
+    session: AsyncSession, *, office: str, start: date, end: date
+) -> list[dict[str, Any]]:
+    office_id = await _office_id(session, office)
+    rows = await session.execute(
+        text("SELECT * FROM counts WHERE office_id = :o AND date BETWEEN :s AND :e ORDER BY date"),
+        {"o": office_id, "s": start, "e": end},
+    )
+    return [_count_json(office, row) for row in rows]
+
+
+async def office_timezone(session: AsyncSession, office: str) -> str:
+    check_code(office)
+    tz = await session.scalar(text("SELECT timezone FROM offices WHERE code = :c"), {"c": office})
+    if tz is None:
+        raise NotFound(f"no office {office}")
+    return str(tz)
+
+
+async def count_history(session: AsyncSession, *, office: str, day: date) -> list[dict[str, Any]]:
+    office_id = await _office_id(session, office)
+    rows = await session.execute(
+        text(
+            """
+            SELECT version, recordings, note, at, token_id, actor_role, actor_name
+            FROM count_revisions WHERE office_id = :o AND date = :d ORDER BY version
+            """
+        ),
+        {"o": office_id, "d": day},
+    )
+    revisions = [
+        {
+            "version": row.version,
+            "recordings": row.recordings,
+            "note": row.note,
+            "at": row.at,
+            "actor": {"token_id": row.token_id, "role": row.actor_role, "name": row.actor_name},
+        }
+        for row in rows
+    ]
+    if not revisions:
+        raise NotFound(f"office {office} has no count history dated {day}")
+    return revisions

@@ -1,0 +1,136 @@
+"""Offices: where counts are recorded, each attached to one region."""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import regions
+from app.errors import Invalid, NotFound
+from app.schemas import OfficeIn
+from app.services.tallies import TALLY_CTES
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+COLUMNS = "code, name, region, kind, daily_target, timezone, opened_on, active"
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeRow:
+    id: int
+    code: str
+    region: str
+    timezone: str
+    opened_on: date | None
+    active: bool
+
+
+def check_code(code: str) -> None:
+    if not CODE.match(code):
+        raise Invalid(
+            "an office code is 1 to 64 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+
+
+async def get_office(session: AsyncSession, code: str) -> dict[str, Any]:
+    check_code(code)
+    row = (
+        await session.execute(
+            text(f"SELECT {COLUMNS} FROM offices WHERE code = :code"), {"code": code}
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no office {code}")
+    return dict(row._mapping)
+
+
+async def list_offices(session: AsyncSession, *, region: str) -> list[dict[str, Any]]:
+    """Offices in the region or anywhere under it."""
+    regions.parse(region)
+    found = await session.scalar(text("SELECT 1 FROM regions WHERE code = :r"), {"r": region})
+    if found is None:
+        raise NotFound(f"no region {region}")
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT {COLUMNS} FROM offices o
+            WHERE o.region IN (SELECT code FROM regions WHERE CAST(:region AS text) = ANY(lineage))
+            ORDER BY code
+            """
+        ),
+        {"region": region},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, OfficeRow]:
+    """Fetch offices and hold their rows until commit: count writes for one office queue here,
+    so each write sees the previous one's result and computes its deltas from it."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT id, code, region, timezone, opened_on, active FROM offices
+            WHERE code = ANY(CAST(:codes AS text[])) ORDER BY id FOR NO KEY UPDATE
+            """
+        ),
+        {"codes": codes},
+    )
+    return {row.code: OfficeRow(*row) for row in rows}
+
+
+_MOVE = f"""
+WITH delta_rows AS (
+    SELECT office_id, CAST(:old_region AS text) AS region, date, -recordings AS delta
+    FROM counts WHERE office_id = :office_id
+    UNION ALL
+    SELECT office_id, CAST(:new_region AS text), date, recordings
+    FROM counts WHERE office_id = :office_id
+),
+{TALLY_CTES}
+SELECT 1
+"""
+
+
+async def put_office(
+    session: AsyncSession, *, code: str, data: OfficeIn, default_timezone: str
+) -> tuple[dict[str, Any], bool]:
+    """Create or replace an office; moving it to another region moves its counts' tallies."""
+    check_code(code)
+    if regions.parse(data.region).level == "nation":
+        raise Invalid("an office belongs to a province or a region under one, not to ID")
+    if (
+        await session.scalar(text("SELECT 1 FROM regions WHERE code = :r"), {"r": data.region})
+        is None
+    ):
+        raise Invalid(f"region {data.region} does not exist")
+    existing = await lock_offices(session, [code])
+    values = data.model_dump() | {"code": code, "timezone": data.timezone or default_timezone}
+    previous = existing.get(code)
+    if previous is not None and previous.region != data.region:
+        # Count writers queue on this lock, and so does a figure being computed.
+        await session.execute(text("LOCK TABLE counts IN SHARE ROW EXCLUSIVE MODE"))
+        await session.execute(
+            text(_MOVE),
+            {"office_id": previous.id, "old_region": previous.region, "new_region": data.region},
+        )
+    row = (
+        await session.execute(
+            text(
+                f"""
+                INSERT INTO offices AS o ({COLUMNS})
+                VALUES (:code, :name, :region, :kind, :daily_target, :timezone, :opened_on, :active)
+                ON CONFLICT (code) DO UPDATE SET
+                    name = excluded.name, region = excluded.region, kind = excluded.kind,
+                    daily_target = excluded.daily_target, timezone = excluded.timezone,
+                    opened_on = excluded.opened_on, active = excluded.active, updated_at = now()
+                RETURNING {COLUMNS}
+                """
+            ),
+            values,
+        )
+    ).one()
+    await session.commit()
+    return dict(row._mapping), previous is None

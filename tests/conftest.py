@@ -1,0 +1,207 @@
+"""The test database and client.
+
+A fresh database is created on the server named by REKAM_TEST_DATABASE_URL (or on an
+embedded PostgreSQL started for the session), migrated with the real migrations, and dropped
+at the end. Each test runs in a transaction that is rolled back afterwards.
+"""
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from app.config import Settings, normalise_database_url
+from app.db import get_session
+from app.main import create_app
+from app.migrate import upgrade
+
+ADMIN_TOKEN = "rekam-test-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server to create test databases on."""
+    configured = os.environ.get("REKAM_TEST_DATABASE_URL")
+    if configured:
+        yield normalise_database_url(configured)
+        return
+    import pgserver  # type: ignore[import-untyped]
+
+    with tempfile.TemporaryDirectory(prefix="rekam-pg-") as data:
+        server = pgserver.get_server(Path(data) / "pgdata", cleanup_mode="stop")
+        yield normalise_database_url(server.get_uri())
+        server.cleanup()
+
+
+def _sync_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def _admin_execute(server: str, statement: str) -> None:
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def new_database(server: str, label: str) -> str:
+    """Create an empty database beside the server's default one; returns its URL."""
+    name = f"rekam_{label}_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_admin_execute(server, f'CREATE DATABASE "{name}"'))
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server: str, url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    url = new_database(server_url, "test")
+    upgrade(url)
+    yield url
+    drop_database(server_url, url)
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "timezone": "Asia/Makassar",
+        "log_requests": False,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+def make_client(app: Any, connection: AsyncConnection) -> httpx.AsyncClient:
+    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = session_in_test_transaction
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rekam.test")
+
+
+@pytest.fixture
+async def client(
+    database_url: str, engine: AsyncEngine, connection: AsyncConnection
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings_for(database_url), engine=engine)
+    async with make_client(app, connection) as client:
+        yield client
+
+
+@pytest.fixture
+async def db(connection: AsyncConnection) -> AsyncConnection:
+    """The test's own transaction, for checks straight in SQL."""
+    return connection
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """A real uvicorn on 127.0.0.1 over its own committed database."""
+
+    def __init__(self, server_url: str, label: str, **env: str) -> None:
+        self.server_url = server_url
+        self.database_url = new_database(server_url, label)
+        upgrade(self.database_url)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "REKAM_DATABASE_URL": self.database_url,
+            "REKAM_ADMIN_TOKEN": ADMIN_TOKEN,
+            "REKAM_LOG_REQUESTS": "false",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the live server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        drop_database(self.server_url, self.database_url)
+
+
+@pytest.fixture(scope="session")
+def live_server(server_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(server_url, "live")
+    server.start()
+    yield server
+    server.close()
