@@ -245,3 +245,115 @@ class MetaOut(Out):
     demo: bool
     timezone: str
     public_read: bool
+
+
+# Progress
+
+
+class RegionRefOut(Out):
+    code: str
+    name: str
+    level: str
+
+
+class DayOut(Out):
+    recordings: int
+    target: int | None
+    achievement: float | None
+
+
+class WindowOut(Out):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    days: int
+    recordings: int
+    average_per_day: float
+    days_target_met: int | None
+
+
+class TargetOut(Out):
+    coverage: CoverageTarget
+    deadline: date
+    needed: int | None
+    remaining: int | None
+    days_left: int
+    required_per_day: int | None
+    projected_date: date | None
+    on_track: bool
+
+
+class ReportingOut(Out):
+    date: date
+    expected: int
+    reported: int
+    missing: list[str]
+    missing_total: int
+
+
+class ChildProgressOut(Out):
+    code: str
+    name: str
+    level: str
+    eligible: int | None
+    recorded: int
+    coverage: float | None
+    day_recordings: int
+    window_recordings: int
+
+
+class OfficeProgressRowOut(Out):
+    code: str
+    name: str
+    kind: str
+    daily_target: int | None
+    day_recordings: int
+    window_recordings: int
+    reported: bool
+
+
+class ProgressOut(Out):
+    region: RegionRefOut
+    as_of: date
+    eligible: int | None
+    recorded: int
+    coverage: float | None
+    day: DayOut
+    window: WindowOut
+    target: TargetOut | None
+    reporting: ReportingOut
+    children: list[ChildProgressOut]
+    offices: list[OfficeProgressRowOut]
+
+
+class PointOut(Out):
+    start: date
+    end: date
+    recordings: int
+    recorded: int
+    eligible: int | None
+    coverage: float | None
+    target: int | None
+
+
+class SeriesOut(Out):
+    region: RegionRefOut
+    bucket: Literal["day", "week", "month"]
+    points: list[PointOut]
+
+
+class OfficeRefOut(Out):
+    code: str
+    name: str
+    kind: str
+    region: str
+
+
+class OfficeProgressOut(Out):
+    office: OfficeRefOut
+    as_of: date
+    day: DayOut
+    window: WindowOut
+    total: int
+    last_reported: date | None

@@ -5,8 +5,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import text
 
-from tests.conftest import ADMIN
+from app.main import create_app
+from tests.conftest import ADMIN, make_client, settings_for
 
 MAKASSAR = "Asia/Makassar"
 
@@ -74,3 +76,99 @@ async def put_count(
         json={"recordings": recordings, **fields},
         headers=headers,
     )
+
+
+# Added for the write-side suite.
+
+
+def client_with(
+    database_url: str, engine: Any, connection: Any, **overrides: Any
+) -> httpx.AsyncClient:
+    """A client like the `client` fixture's, on an app built with other settings."""
+    return make_client(
+        create_app(settings_for(database_url, **overrides), engine=engine), connection
+    )
+
+
+async def new_office(
+    client: httpx.AsyncClient, code: str = "MKS-01", region: str = "73.71.01", **fields: Any
+) -> dict[str, Any]:
+    """An office, with every region above it created first."""
+    await region_path(client, region)
+    return await put_office(client, code, region, **fields)
+
+
+async def table_rows(connection: Any, table: str) -> int:
+    """How many rows a table holds (in the test's own transaction)."""
+    return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")))
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+async def expected_tallies(connection: Any) -> dict[str, dict[Any, int]]:
+    """The summaries recomputed from their definitions: counts, offices, regions.lineage."""
+    lineage = {
+        row.code: list(row.lineage)
+        for row in await connection.execute(text("SELECT code, lineage FROM regions"))
+    }
+    days: dict[tuple[str, date], int] = {}
+    months: dict[tuple[str, date], int] = {}
+    totals: dict[str, int] = {}
+    counts = await connection.execute(
+        text(
+            "SELECT o.region, c.date, c.recordings"
+            " FROM counts c JOIN offices o ON o.id = c.office_id"
+        )
+    )
+    for office_region, day, recordings in counts:
+        for region in lineage[office_region]:
+            days[region, day] = days.get((region, day), 0) + recordings
+            months[region, _month(day)] = months.get((region, _month(day)), 0) + recordings
+            totals[region] = totals.get(region, 0) + recordings
+    figures = {}
+    for region, day in await connection.execute(text("SELECT region, date FROM figures")):
+        figures[region, day] = sum(
+            value for (r, d), value in days.items() if r == region and d <= day
+        )
+    return {
+        "days": {k: v for k, v in days.items() if v},
+        "months": {k: v for k, v in months.items() if v},
+        "totals": {k: v for k, v in totals.items() if v},
+        "figures": figures,
+    }
+
+
+async def stored_tallies(connection: Any) -> dict[str, dict[Any, int]]:
+    """The summaries as stored, summed over shards; rows that sum to zero are left out."""
+
+    async def summed(sql: str) -> dict[Any, int]:
+        rows = await connection.execute(text(sql))
+        return {
+            (tuple(row[:-1]) if len(row) > 2 else row[0]): int(row[-1]) for row in rows if row[-1]
+        }
+
+    return {
+        "days": await summed(
+            "SELECT region, date, sum(recordings) FROM region_days GROUP BY region, date"
+        ),
+        "months": await summed(
+            "SELECT region, month, sum(recordings) FROM region_months GROUP BY region, month"
+        ),
+        "totals": await summed("SELECT region, sum(recordings) FROM region_totals GROUP BY region"),
+        "figures": {
+            (row.region, row.date): int(row.counts_through)
+            for row in await connection.execute(
+                text("SELECT region, date, counts_through FROM figures")
+            )
+        },
+    }
+
+
+async def assert_tallies_exact(connection: Any) -> None:
+    """region_days, region_months, region_totals and figures.counts_through all agree with
+    the counts they summarise, for every region."""
+    expected = await expected_tallies(connection)
+    stored = await stored_tallies(connection)
+    assert stored == expected

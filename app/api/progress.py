@@ -1,0 +1,107 @@
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app import regions
+from app.api.deps import FromQuery, OfficeCode, RegionCode, ToQuery, check_range
+from app.auth import Reader
+from app.clock import default_range, today_in
+from app.db import SessionDep
+from app.errors import Invalid
+from app.schemas import IsoDate, OfficeProgressOut, ProgressOut, SeriesOut
+from app.services import progress
+from app.services.offices import check_code
+
+router = APIRouter(prefix="/api/v1", tags=["progress"])
+
+AsOf = Annotated[IsoDate | None, Query(description="Default: today")]
+Days = Annotated[int, Query(ge=1, le=366, description="The trailing window, in days")]
+SERIES_DAYS = 30
+
+
+def window_start(as_of: date, days: int) -> date:
+    if (as_of - date.min).days < days - 1:
+        raise Invalid(f"a {days}-day window cannot end on {as_of}")
+    return as_of - timedelta(days=days - 1)
+
+
+@router.get("/progress/{code}")
+async def region_progress(
+    code: RegionCode,
+    session: SessionDep,
+    request: Request,
+    _: Reader,
+    as_of: AsOf = None,
+    days: Days = 7,
+) -> ProgressOut:
+    """Coverage, the day, the trailing window, the target and reporting of a region."""
+    regions.parse(code)
+    as_of = as_of or today_in(request.app.state.settings.timezone)
+    window_start(as_of, days)
+    body = await progress.region_progress(session, code=code, as_of=as_of, days=days)
+    return ProgressOut.model_validate(body)
+
+
+@router.get("/progress/{code}/series")
+async def region_series(
+    code: RegionCode,
+    session: SessionDep,
+    request: Request,
+    _: Reader,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    bucket: Literal["day", "week", "month"] = "day",
+) -> SeriesOut:
+    """Recordings per day, ISO week or month, with recorded and coverage at each end."""
+    regions.parse(code)
+    today = today_in(request.app.state.settings.timezone)
+    if start is None:
+        window_start(end or today, SERIES_DAYS)
+    start, end = default_range(start, end, today, SERIES_DAYS)
+    check_range(start, end)
+    body = await progress.region_series(session, code=code, start=start, end=end, bucket=bucket)
+    return SeriesOut.model_validate(body)
+
+
+@router.get("/offices/{code}/progress")
+async def office_progress(
+    code: OfficeCode, session: SessionDep, _: Reader, as_of: AsOf = None, days: Days = 7
+) -> OfficeProgressOut:
+    """An office's day, trailing window, total and last report."""
+    check_code(code)
+    office = await progress.office_row(session, code)
+    as_of = as_of or today_in(office["timezone"])
+    window_start(as_of, days)
+    body = await progress.office_progress(session, office=office, as_of=as_of, days=days)
+    return OfficeProgressOut.model_validate(body)
+
+
+@router.get(
+    "/counts.csv",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "office,region,date,recordings,note"}
+    },
+)
+async def counts_csv(
+    session: SessionDep,
+    request: Request,
+    _: Reader,
+    region: Annotated[str, Query(max_length=20)] = regions.NATION,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> StreamingResponse:
+    """Counts of a region's subtree as CSV, by date then office (default: the last 30 days)."""
+    today = today_in(request.app.state.settings.timezone)
+    if start is None:
+        window_start(end or today, SERIES_DAYS)
+    start, end = default_range(start, end, today, SERIES_DAYS)
+    check_range(start, end)
+    await progress.region_row(session, region)
+    return StreamingResponse(
+        progress.counts_csv(session, region=region, start=start, end=end),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="counts-{region}.csv"'},
+    )

@@ -1,0 +1,463 @@
+"""Progress toward targets: the numbers dashboards show. Every figure is defined in the
+progress contract (docs/api.md); Postgres sums the tallies, Python does the arithmetic."""
+
+import math
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import regions
+from app.errors import NotFound
+from app.services import figures
+from app.services.figures import Anchor
+
+MAX_MISSING = 500
+LAST_DATE = date.max
+
+_COUNTS_THROUGH = """
+SELECT x.code,
+       coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = x.code), 0)
+     - coalesce((SELECT sum(recordings) FROM region_months m
+                 WHERE m.region = x.code AND m.month > :month), 0)
+     - coalesce((SELECT sum(recordings) FROM region_days d
+                 WHERE d.region = x.code AND d.date > :as_of AND d.date <= :month_end), 0)
+       AS counts_through
+FROM unnest(CAST(:codes AS text[])) AS x(code)
+"""
+
+_DAYS = """
+SELECT region, date, sum(recordings) AS recordings FROM region_days
+WHERE region = ANY(CAST(:codes AS text[])) AND date BETWEEN :start AND :end
+GROUP BY region, date
+"""
+
+_ANCHORS = """
+SELECT f.region, r.lineage, f.date, f.eligible, f.recorded, f.counts_through
+FROM figures f JOIN regions r ON r.code = f.region
+WHERE CAST(:region AS text) = ANY(r.lineage) AND f.date <= :until
+"""
+
+_REPORTING = """
+SELECT o.code, (c.office_id IS NOT NULL) AS reported
+FROM offices o
+JOIN regions r ON r.code = o.region
+LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
+WHERE CAST(:region AS text) = ANY(r.lineage)
+  AND o.active AND (o.opened_on IS NULL OR o.opened_on <= :as_of)
+ORDER BY o.code
+"""
+
+_OWN_OFFICES = """
+SELECT o.code, o.name, o.kind, o.daily_target,
+       coalesce(sum(c.recordings) FILTER (WHERE c.date = :as_of), 0) AS day_recordings,
+       coalesce(sum(c.recordings), 0) AS window_recordings,
+       bool_or(c.date = :as_of) IS TRUE AS reported
+FROM offices o
+LEFT JOIN counts c ON c.office_id = o.id AND c.date BETWEEN :start AND :as_of
+WHERE o.region = :region
+GROUP BY o.id ORDER BY o.code
+"""
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    if day.month == 12:
+        return day.replace(day=31)
+    return day.replace(month=day.month + 1, day=1) - timedelta(days=1)
+
+
+def ratio(numerator: int, denominator: int | None) -> float | None:
+    return None if not denominator else numerator / denominator
+
+
+async def region_row(session: AsyncSession, code: str) -> dict[str, Any]:
+    regions.parse(code)
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT code, name, level, depth, daily_target, coverage_target, coverage_deadline
+                FROM regions WHERE code = :code
+                """
+            ),
+            {"code": code},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no region {code}")
+    return dict(row._mapping)
+
+
+async def counts_through(
+    session: AsyncSession, codes: Sequence[str], as_of: date
+) -> dict[str, int]:
+    """Each region's subtree counts dated up to as_of, from the tallies."""
+    rows = await session.execute(
+        text(_COUNTS_THROUGH),
+        {
+            "codes": list(codes),
+            "as_of": as_of,
+            "month": _month_start(as_of),
+            "month_end": month_end(as_of),
+        },
+    )
+    return {row.code: int(row.counts_through) for row in rows}
+
+
+async def daily_recordings(
+    session: AsyncSession, codes: Sequence[str], start: date, end: date
+) -> dict[str, dict[date, int]]:
+    rows = await session.execute(text(_DAYS), {"codes": list(codes), "start": start, "end": end})
+    found: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in rows:
+        found[row.region][row.date] = int(row.recordings)
+    return found
+
+
+async def anchors(
+    session: AsyncSession, region: str, until: date
+) -> tuple[list[Anchor], list[Anchor]]:
+    """Every eligible and every recorded figure in the region's subtree dated up to `until`."""
+    eligible: list[Anchor] = []
+    recorded: list[Anchor] = []
+    rows = await session.execute(text(_ANCHORS), {"region": region, "until": until})
+    for row in rows:
+        lineage = tuple(row.lineage)
+        if row.eligible is not None:
+            eligible.append(Anchor(row.region, lineage, row.date, row.eligible))
+        if row.recorded is not None:
+            recorded.append(Anchor(row.region, lineage, row.date, row.recorded, row.counts_through))
+    return eligible, recorded
+
+
+def window_of(
+    per_day: dict[date, int], start: date, days: int, target: int | None
+) -> dict[str, Any]:
+    recordings = sum(per_day.values())
+    met = None
+    if target is not None:
+        met = sum(1 for i in range(days) if per_day.get(start + timedelta(days=i), 0) >= target)
+    return {
+        "from": start,
+        "to": start + timedelta(days=days - 1),
+        "days": days,
+        "recordings": recordings,
+        "average_per_day": recordings / days,
+        "days_target_met": met,
+    }
+
+
+def target_of(
+    region: dict[str, Any], as_of: date, eligible: int | None, recorded: int, window: dict[str, Any]
+) -> dict[str, Any] | None:
+    coverage: Decimal | None = region["coverage_target"]
+    if coverage is None:
+        return None
+    deadline: date = region["coverage_deadline"]
+    days_left = (deadline - as_of).days
+    needed = remaining = required = projected = None
+    if eligible is not None:
+        # Exact: the target is the decimal it was written as, not a binary float.
+        needed = math.ceil(coverage * eligible)
+        remaining = max(0, needed - recorded)
+        required = -(-remaining // days_left) if days_left > 0 else None
+        if remaining == 0:
+            projected = as_of
+        elif window["recordings"] > 0:
+            # ceil(remaining / (recordings / days)), in integers
+            extra = -(-remaining * window["days"] // window["recordings"])
+            if extra <= (LAST_DATE - as_of).days:
+                projected = as_of + timedelta(days=extra)
+    return {
+        "coverage": coverage,
+        "deadline": deadline,
+        "needed": needed,
+        "remaining": remaining,
+        "days_left": days_left,
+        "required_per_day": required,
+        "projected_date": projected,
+        "on_track": projected is not None and projected <= deadline,
+    }
+
+
+async def region_progress(
+    session: AsyncSession, *, code: str, as_of: date, days: int
+) -> dict[str, Any]:
+    """The progress body of one region at as_of, with its children and own offices."""
+    region = await region_row(session, code)
+    depth = region["depth"]
+    start = as_of - timedelta(days=days - 1)
+    children = [
+        dict(row._mapping)
+        for row in await session.execute(
+            text("SELECT code, name, level FROM regions WHERE parent = :code ORDER BY code"),
+            {"code": code},
+        )
+    ]
+    codes = [code] + [child["code"] for child in children]
+    through = await counts_through(session, codes, as_of)
+    per_day = await daily_recordings(session, codes, start, as_of)
+    eligible_anchors, recorded_anchors = await anchors(session, code, as_of)
+    eligible_latest = figures.latest(eligible_anchors, as_of)
+    recorded_latest = figures.latest(recorded_anchors, as_of)
+
+    eligible = figures.eligible_of(figures.frontier(eligible_latest, depth))
+    recorded = through[code] + figures.recorded_adjustment(figures.frontier(recorded_latest, depth))
+    child_eligible = figures.by_child(figures.frontier(eligible_latest, depth + 1), depth + 1)
+    child_recorded = figures.by_child(figures.frontier(recorded_latest, depth + 1), depth + 1)
+    window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
+    day_recordings = per_day.get(code, {}).get(as_of, 0)
+    reporting = [
+        (row.code, row.reported)
+        for row in await session.execute(text(_REPORTING), {"region": code, "as_of": as_of})
+    ]
+    missing = [office for office, reported in reporting if not reported]
+    own_offices = await session.execute(
+        text(_OWN_OFFICES), {"region": code, "as_of": as_of, "start": start}
+    )
+    child_bodies = []
+    for child in children:
+        this_eligible = figures.eligible_of(child_eligible.get(child["code"], []))
+        this_recorded = through[child["code"]] + figures.recorded_adjustment(
+            child_recorded.get(child["code"], [])
+        )
+        child_days = per_day.get(child["code"], {})
+        child_bodies.append(
+            {
+                **child,
+                "eligible": this_eligible,
+                "recorded": this_recorded,
+                "coverage": ratio(this_recorded, this_eligible),
+                "day_recordings": child_days.get(as_of, 0),
+                "window_recordings": sum(child_days.values()),
+            }
+        )
+    return {
+        "region": {"code": code, "name": region["name"], "level": region["level"]},
+        "as_of": as_of,
+        "eligible": eligible,
+        "recorded": recorded,
+        "coverage": ratio(recorded, eligible),
+        "day": {
+            "recordings": day_recordings,
+            "target": region["daily_target"],
+            "achievement": ratio(day_recordings, region["daily_target"]),
+        },
+        "window": window,
+        "target": target_of(region, as_of, eligible, recorded, window),
+        "reporting": {
+            "date": as_of,
+            "expected": len(reporting),
+            "reported": len(reporting) - len(missing),
+            "missing": missing[:MAX_MISSING],
+            "missing_total": len(missing),
+        },
+        "children": child_bodies,
+        "offices": [dict(row._mapping) for row in own_offices],
+    }
+
+
+def buckets(start: date, end: date, bucket: str) -> list[tuple[date, date]]:
+    """Consecutive buckets covering start..end: days, ISO weeks (Monday to Sunday) or
+    calendar months, the first and last clipped to the range."""
+    found = []
+    cursor = start
+    while True:
+        if bucket == "day":
+            last = cursor
+        elif bucket == "week":
+            last = cursor + timedelta(days=min(6 - cursor.weekday(), (end - cursor).days))
+        else:
+            last = month_end(cursor)
+        last = min(last, end)
+        found.append((cursor, last))
+        if last == end:
+            return found
+        cursor = last + timedelta(days=1)
+
+
+async def _series_recordings(
+    session: AsyncSession, code: str, spans: list[tuple[date, date]], bucket: str
+) -> list[int]:
+    """Recordings of each span: whole months from the month tallies, the rest from days."""
+    whole = {s for s, e in spans if bucket == "month" and s.day == 1 and e == month_end(s)}
+    partial = [(s, e) for s, e in spans if s not in whole]
+    month_totals: dict[date, int] = {}
+    if whole:
+        rows = await session.execute(
+            text(
+                """
+                SELECT month, sum(recordings) AS recordings FROM region_months
+                WHERE region = :code AND month BETWEEN :first AND :last GROUP BY month
+                """
+            ),
+            {"code": code, "first": min(whole), "last": max(whole)},
+        )
+        month_totals = {row.month: int(row.recordings) for row in rows}
+    per_day: dict[date, int] = {}
+    # Days are needed for every span of a day or week series, and for a month series
+    # only for its clipped first and last months.
+    ranges = [(partial[0][0], partial[-1][1])] if bucket != "month" else partial
+    for first, last in ranges if partial else []:
+        per_day |= (await daily_recordings(session, [code], first, last)).get(code, {})
+    return [
+        month_totals.get(s, 0)
+        if s in whole
+        else sum(per_day.get(s + timedelta(days=i), 0) for i in range((e - s).days + 1))
+        for s, e in spans
+    ]
+
+
+async def region_series(
+    session: AsyncSession, *, code: str, start: date, end: date, bucket: str
+) -> dict[str, Any]:
+    """Recordings per bucket, and recorded, eligible and coverage at each bucket's end."""
+    region = await region_row(session, code)
+    depth = region["depth"]
+    spans = buckets(start, end, bucket)
+    recordings = await _series_recordings(session, code, spans, bucket)
+    before = 0
+    if start > date.min:
+        before = (await counts_through(session, [code], start - timedelta(days=1)))[code]
+    eligible_anchors, recorded_anchors = await anchors(session, code, end)
+
+    # The frontier only changes on a figure's date: work it out once per such date.
+    cache: dict[date, tuple[int | None, int]] = {}
+
+    def anchored(at: date) -> tuple[int | None, int]:
+        if at not in cache:
+            eligible = figures.eligible_of(
+                figures.frontier(figures.latest(eligible_anchors, at), depth)
+            )
+            adjustment = figures.recorded_adjustment(
+                figures.frontier(figures.latest(recorded_anchors, at), depth)
+            )
+            cache[at] = (eligible, adjustment)
+        return cache[at]
+
+    change_dates = sorted({a.date for a in eligible_anchors + recorded_anchors})
+    points = []
+    running = before
+    target = region["daily_target"]
+    for (s, e), total in zip(spans, recordings, strict=True):
+        running += total
+        applicable = bisect_right(change_dates, e)
+        eligible, adjustment = anchored(change_dates[applicable - 1]) if applicable else (None, 0)
+        recorded = running + adjustment
+        points.append(
+            {
+                "start": s,
+                "end": e,
+                "recordings": total,
+                "recorded": recorded,
+                "eligible": eligible,
+                "coverage": ratio(recorded, eligible),
+                "target": None if target is None else target * ((e - s).days + 1),
+            }
+        )
+    return {
+        "region": {"code": code, "name": region["name"], "level": region["level"]},
+        "bucket": bucket,
+        "points": points,
+    }
+
+
+async def office_row(session: AsyncSession, code: str) -> dict[str, Any]:
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT id, code, name, kind, region, daily_target, timezone
+                FROM offices WHERE code = :code
+                """
+            ),
+            {"code": code},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no office {code}")
+    return dict(row._mapping)
+
+
+async def office_progress(
+    session: AsyncSession, *, office: dict[str, Any], as_of: date, days: int
+) -> dict[str, Any]:
+    """One office's day, window, total and last report at as_of."""
+    start = as_of - timedelta(days=days - 1)
+    rows = await session.execute(
+        text(
+            """
+            SELECT date, recordings FROM counts
+            WHERE office_id = :id AND date BETWEEN :start AND :as_of
+            """
+        ),
+        {"id": office["id"], "start": start, "as_of": as_of},
+    )
+    per_day = {row.date: row.recordings for row in rows}
+    totals = (
+        await session.execute(
+            text(
+                """
+                SELECT coalesce(sum(recordings), 0) AS total, max(date) AS last_reported
+                FROM counts WHERE office_id = :id AND date <= :as_of
+                """
+            ),
+            {"id": office["id"], "as_of": as_of},
+        )
+    ).one()
+    day_recordings = per_day.get(as_of, 0)
+    target = office["daily_target"]
+    return {
+        "office": {k: office[k] for k in ("code", "name", "kind", "region")},
+        "as_of": as_of,
+        "day": {
+            "recordings": day_recordings,
+            "target": target,
+            "achievement": ratio(day_recordings, target),
+        },
+        "window": window_of(per_day, start, days, target),
+        "total": int(totals.total),
+        "last_reported": totals.last_reported,
+    }
+
+
+CSV_HEADER = "office,region,date,recordings,note\r\n"
+
+
+async def counts_csv(
+    session: AsyncSession, *, region: str, start: date, end: date
+) -> AsyncIterator[str]:
+    """Counts of the region's subtree in start..end, by date then office, as CSV chunks."""
+    import csv
+    import io
+
+    yield CSV_HEADER
+    result = await session.stream(
+        text(
+            """
+            SELECT o.code, o.region, c.date, c.recordings, c.note
+            FROM counts c
+            JOIN offices o ON o.id = c.office_id
+            JOIN regions r ON r.code = o.region
+            WHERE CAST(:region AS text) = ANY(r.lineage) AND c.date BETWEEN :start AND :end
+            ORDER BY c.date, o.code
+            """
+        ),
+        {"region": region, "start": start, "end": end},
+    )
+    async for rows in result.partitions(2000):
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(
+            (row.code, row.region, row.date.isoformat(), row.recordings, row.note or "")
+            for row in rows
+        )
+        yield buffer.getvalue()
