@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/rekam serve
+	$(BIN)/rekam serve --demo-if-empty
 
 demo: $(STAMP)
 	$(BIN)/rekam demo

@@ -4,11 +4,13 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Actor
@@ -77,6 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         loaded = asyncio.run(_in_session(settings, url, load_demo_if_empty))
         if loaded:
             print("the database was empty: loaded the Makassar demo data")
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here; /metrics in any worker adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rekam-metrics-")
     print(
         f"Rekam serving on http://{args.host}:{args.port}  (dashboard: /dashboard, API docs: /docs)"
     )
@@ -154,7 +159,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--demo-if-empty", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--demo-if-empty", action="store_true", help="load the Makassar demo into an empty database"
+    )
     serve.set_defaults(run=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema to the latest")
@@ -197,8 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     except RekamError as error:
         print(f"rekam: {_describe(error)}", file=sys.stderr)
         sys.exit(1)
-    except OSError as error:
-        print(f"rekam: cannot reach the database: {error}", file=sys.stderr)
+    except (OSError, SQLAlchemyError) as error:
+        print(f"rekam: database error: {str(error).splitlines()[0]}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -9,6 +9,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
+
 log = logging.getLogger("rekam.access")
 
 
@@ -114,8 +116,10 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds = time.perf_counter() - started
+            metrics.observe_request(route_template(scope), scope["method"], status, seconds)
             if self.log_requests:
-                _log_line(scope, request_id, status, time.perf_counter() - started)
+                _log_line(scope, request_id, status, seconds)
 
 
 def _request_id(scope: Scope) -> str:

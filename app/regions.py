@@ -7,7 +7,8 @@ from app.errors import Invalid
 
 NATION = "ID"
 LEVELS = ("nation", "province", "regency", "district", "village")
-_CODE = re.compile(r"^(?:ID|\d{2}(?:\.\d{2}(?:\.\d{2}(?:\.\d{4})?)?)?)$")
+# ASCII digits only: \d alone would also match full-width and other Unicode digits.
+_CODE = re.compile(r"^(?:ID|\d{2}(?:\.\d{2}(?:\.\d{2}(?:\.\d{4})?)?)?)$", re.ASCII)
 
 
 class InvalidCode(Invalid):

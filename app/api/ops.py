@@ -1,9 +1,8 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app import __version__
-from app.auth import Reader
+from app import __version__, metrics
 from app.db import SessionDep
 from app.schemas import MetaOut
 
@@ -38,8 +37,14 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "schema": current})
 
 
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics_text(request: Request) -> Response:
+    """Prometheus metrics: requests, latencies, counts written, batch sizes, pool in use."""
+    return Response(metrics.render(request.app.state.engine), media_type=metrics.CONTENT_TYPE)
+
+
 @router.get("/api/v1/meta")
-async def meta(request: Request, session: SessionDep, _: Reader) -> MetaOut:
+async def meta(request: Request, session: SessionDep) -> MetaOut:
     """What this deployment is: version, timezone, and whether it holds demo data."""
     settings = request.app.state.settings
     demo = await session.scalar(text("SELECT 1 FROM instance_flags WHERE name = 'demo'"))

@@ -2,6 +2,7 @@
 same statement, so the count, its history and every summary always agree."""
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -91,6 +92,7 @@ SELECT count(*) FROM gone
 # Deadlocks and serialisation failures are the database asking for another try.
 _RETRYABLE = {"40P01", "40001"}
 _ATTEMPTS = 5
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,28 @@ def validity_problem(office: OfficeRow, day: date) -> str | None:
     if office.opened_on is not None and day < office.opened_on:
         return f"{day} is before the office opened ({office.opened_on})"
     return None
+
+
+async def check_may_write(
+    session: AsyncSession, *, actor: Actor, office: str, day: date | None, edit_window_days: int
+) -> None:
+    """403 when the count is not the caller's to write. Run before the body is validated, so
+    that a refusal is never hidden behind a 422; put_count checks again under the lock."""
+    problem = permission_problem(actor, office)
+    if problem is None and actor.role == "office" and day is not None:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT id, code, region, timezone, opened_on, active FROM offices"
+                    " WHERE code = :c"
+                ),
+                {"c": office},
+            )
+        ).one_or_none()
+        if row is not None:
+            problem = window_problem(actor, OfficeRow(*row), day, edit_window_days)
+    if problem:
+        raise Forbidden(problem)
 
 
 async def _write(
@@ -289,8 +313,14 @@ async def write_batch(
             errors=[e.as_json() for e in sorted(forbidden, key=lambda e: e.index)],
         )
 
+    # An office token's items are all its own office by now; lock it even when none of its
+    # items parsed, so that an invalid item outside the edit window is still refused (403).
+    codes = {item.office for item in parsed.values()}
+    if actor.role == "office" and actor.office_code is not None:
+        codes.add(actor.office_code)
+
     async def attempt() -> dict[str, int]:
-        offices = await lock_offices(session, sorted({item.office for item in parsed.values()}))
+        offices = await lock_offices(session, sorted(codes))
         outside = [
             error(index, item, problem)
             for index, item in parsed.items()
@@ -299,6 +329,14 @@ async def write_batch(
                 problem := window_problem(actor, offices[item.office], item.date, edit_window_days)
             )
         ]
+        outside += [
+            ItemError(e.index, e.office, e.date, problem, e.line)
+            for e in early_errors
+            if e.office in offices
+            and (day := _iso_day(e.date)) is not None
+            and (problem := window_problem(actor, offices[e.office], day, edit_window_days))
+        ]
+        outside.sort(key=lambda e: e.index)
         if outside:
             raise Forbidden(
                 "some counts are outside the edit window; nothing was written",
@@ -329,6 +367,16 @@ async def write_batch(
         return summary
 
     return await with_retry(session, attempt)
+
+
+def _iso_day(value: str | None) -> date | None:
+    """The date an unparsed item names, if it names one."""
+    if value is None or not _ISO_DAY.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day: date) -> None:

@@ -58,7 +58,7 @@ async def list_offices(session: AsyncSession, *, region: str) -> list[dict[str, 
             f"""
             SELECT {COLUMNS} FROM offices o
             WHERE o.region IN (SELECT code FROM regions WHERE CAST(:region AS text) = ANY(lineage))
-            ORDER BY code
+            ORDER BY code COLLATE "C"
             """
         ),
         {"region": region},

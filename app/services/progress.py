@@ -50,7 +50,7 @@ JOIN regions r ON r.code = o.region
 LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
 WHERE CAST(:region AS text) = ANY(r.lineage)
   AND o.active AND (o.opened_on IS NULL OR o.opened_on <= :as_of)
-ORDER BY o.code
+ORDER BY o.code COLLATE "C"
 """
 
 _OWN_OFFICES = """
@@ -61,7 +61,7 @@ SELECT o.code, o.name, o.kind, o.daily_target,
 FROM offices o
 LEFT JOIN counts c ON c.office_id = o.id AND c.date BETWEEN :start AND :as_of
 WHERE o.region = :region
-GROUP BY o.id ORDER BY o.code
+GROUP BY o.id ORDER BY o.code COLLATE "C"
 """
 
 
@@ -199,7 +199,10 @@ async def region_progress(
     children = [
         dict(row._mapping)
         for row in await session.execute(
-            text("SELECT code, name, level FROM regions WHERE parent = :code ORDER BY code"),
+            text(
+                "SELECT code, name, level FROM regions"
+                ' WHERE parent = :code ORDER BY code COLLATE "C"'
+            ),
             {"code": code},
         )
     ]
@@ -449,7 +452,7 @@ async def counts_csv(
             JOIN offices o ON o.id = c.office_id
             JOIN regions r ON r.code = o.region
             WHERE CAST(:region AS text) = ANY(r.lineage) AND c.date BETWEEN :start AND :end
-            ORDER BY c.date, o.code
+            ORDER BY c.date, o.code COLLATE "C"
             """
         ),
         {"region": region, "start": start, "end": end},

@@ -27,7 +27,8 @@ async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
 async def list_children(session: AsyncSession, *, parent: str) -> list[dict[str, Any]]:
     await get_region(session, parent)
     rows = await session.execute(
-        text(f"SELECT {COLUMNS} FROM regions WHERE parent = :p ORDER BY code"), {"p": parent}
+        text(f'SELECT {COLUMNS} FROM regions WHERE parent = :p ORDER BY code COLLATE "C"'),
+        {"p": parent},
     )
     return [dict(row._mapping) for row in rows]
 
