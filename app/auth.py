@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, RateLimited, Unauthorized
+from app.ratelimit import RateLimiter
 
 TOKEN_PREFIX = "rekam_"  # noqa: S105 - a prefix, not a secret
 # last_used_at is a hint for operators, not an audit log: write it at most this often.
@@ -30,6 +31,18 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    requests: RateLimiter  # per token, or per address for anonymous reads
+    auth_failures: RateLimiter  # per address
+
+
+def limits_for(settings: Settings) -> Limits:
+    return Limits(
+        RateLimiter(settings.rate_limit_per_minute), RateLimiter(settings.auth_failures_per_minute)
+    )
 
 
 ENV_ADMIN = Actor(token_id=None, role="admin", name="REKAM_ADMIN_TOKEN")
@@ -63,11 +76,28 @@ _LOOKUP = text(
 )
 
 
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(limiter: RateLimiter, key: str, what: str) -> None:
+    wait = limiter.hit(key)
+    if wait:
+        raise RateLimited(f"too many {what}; retry in {wait} s", retry_after=wait)
+
+
 async def authenticate(request: Request, session: SessionDep) -> Actor | None:
-    """The caller's actor, None without credentials; 401 for an unknown or revoked token."""
+    """The caller's actor, None without credentials; 401 for an unknown or revoked token,
+    429 past the rate limits (per token, per address for failed attempts)."""
+    limits: Limits = request.app.state.limits
+    address = _client_address(request)
     secret = bearer_secret(request)
     if secret is None:
+        _limit(limits.requests, f"address:{address}", "requests")
         return None
+    wait = limits.auth_failures.retry_after(address)
+    if wait:
+        raise RateLimited(f"too many failed authentications; retry in {wait} s", retry_after=wait)
     settings: Settings = request.app.state.settings
     digest = secret_hash(secret)
     admin_token = settings.admin_token
@@ -78,7 +108,7 @@ async def authenticate(request: Request, session: SessionDep) -> Actor | None:
     else:
         row = (await session.execute(_LOOKUP, {"hash": digest})).one_or_none()
         if row is None or row.revoked_at is not None:
-            request.state.auth_failed = True
+            limits.auth_failures.hit(address)
             raise Unauthorized("unknown or revoked token")
         actor = Actor(row.id, row.role, row.name, row.office_id, row.office_code)
         now = datetime.now(UTC)
@@ -89,6 +119,7 @@ async def authenticate(request: Request, session: SessionDep) -> Actor | None:
             )
             await session.commit()
     request.state.actor = actor
+    _limit(limits.requests, f"token:{actor.token_id}", "requests")
     return actor
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
 from app.api import counts, dashboard, offices, ops, progress, regions, tokens
+from app.auth import limits_for
 from app.config import Settings, get_settings
 from app.db import create_engine, create_session_factory
 from app.errors import install_handlers
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
+    app.state.limits = limits_for(settings)
     app.state.head_revision = head_revision()
     if engine is not None:
         # Tests drive the app without running its lifespan.

@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -357,3 +357,10 @@ class OfficeProgressOut(Out):
     window: WindowOut
     total: int
     last_reported: date | None
+
+
+class ErrorOut(Out):
+    """Every error: `detail` says what is wrong; a batch also names its bad items."""
+
+    detail: str | list[Any]
+    errors: list[BatchErrorOut] | None = None

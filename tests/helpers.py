@@ -98,11 +98,6 @@ async def new_office(
     return await put_office(client, code, region, **fields)
 
 
-async def table_rows(connection: Any, table: str) -> int:
-    """How many rows a table holds (in the test's own transaction)."""
-    return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")))
-
-
 def _month(day: date) -> date:
     return day.replace(day=1)
 

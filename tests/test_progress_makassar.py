@@ -3,7 +3,7 @@
 from datetime import date
 
 from tests.conftest import ADMIN
-from tests.helpers import put_count, put_office, put_region, region_path
+from tests.helpers import put_count, put_office, region_path
 
 
 async def test_makassar_example_recorded_and_coverage(client):

@@ -97,9 +97,13 @@ def expected_target(
     body: dict[str, Any] = {
         "coverage": float(region["coverage_target"]),
         "deadline": deadline.isoformat(),
-        "needed": None, "remaining": None, "days_left": days_left,
-        "required_per_day": None, "projected_date": None, "on_track": False,
-    }  # fmt: skip
+        "needed": None,
+        "remaining": None,
+        "days_left": days_left,
+        "required_per_day": None,
+        "projected_date": None,
+        "on_track": False,
+    }
     if eligible is None:
         return body
     needed = math.ceil(Fraction(region["coverage_target"]) * eligible)
@@ -127,10 +131,12 @@ def expected_progress(world: World, code: str, as_of: date, days: int) -> dict[s
     window = expected_window(per_day, as_of, days, region["daily_target"])
     start = as_of - timedelta(days=days - 1)
     expected_offices = sorted(
-        o for o, v in world.offices.items()
-        if world.in_subtree(v["region"], code) and v["active"]
+        o
+        for o, v in world.offices.items()
+        if world.in_subtree(v["region"], code)
+        and v["active"]
         and (v["opened_on"] is None or v["opened_on"] <= as_of)
-    )  # fmt: skip
+    )
     missing = [o for o in expected_offices if (o, as_of) not in world.counts]
     day = per_day(as_of)
     target = region["daily_target"]
@@ -143,7 +149,7 @@ def expected_progress(world: World, code: str, as_of: date, days: int) -> dict[s
             "recordings": day,
             "target": target,
             "achievement": None if not target else day / target,
-        },  # fmt: skip
+        },
         "window": window,
         "target": expected_target(region, as_of, eligible, recorded, window)
         if code in world.regions
@@ -238,13 +244,15 @@ def worlds(draw: st.DrawFn) -> World:
     }
     figures = draw(
         st.dictionaries(
-            st.tuples(st.sampled_from(["ID", *codes]), day_offsets.map(
-                lambda n: BASE + timedelta(days=n))),
+            st.tuples(
+                st.sampled_from(["ID", *codes]), day_offsets.map(lambda n: BASE + timedelta(days=n))
+            ),
             st.tuples(st.none() | st.integers(0, 5000), st.none() | st.integers(0, 3000)).filter(
-                lambda v: v != (None, None)),
+                lambda v: v != (None, None)
+            ),
             max_size=6,
         )
-    )  # fmt: skip
+    )
     world = World(regions, offices, figures)
     writes = draw(
         st.lists(
@@ -271,8 +279,10 @@ async def build(client: Any, world: World) -> None:
     for code, region in world.regions.items():
         body = {"name": f"R {code}", "daily_target": region["daily_target"]}
         if region["coverage_target"] is not None:
-            body |= {"coverage_target": float(region["coverage_target"]),
-                     "coverage_deadline": region["deadline"].isoformat()}  # fmt: skip
+            body |= {
+                "coverage_target": float(region["coverage_target"]),
+                "coverage_deadline": region["deadline"].isoformat(),
+            }
         await ok(await client.put(f"/api/v1/regions/{code}", json=body, headers=ADMIN))
     for code, office in world.offices.items():
         body = {"name": code, "region": office["region"], "daily_target": office["daily_target"]}
@@ -281,30 +291,51 @@ async def build(client: Any, world: World) -> None:
     figures = list(world.figures.items())
     half = len(figures) // 2
     for (region, day), (eligible, recorded) in figures[:half]:
-        await ok(await client.put(f"/api/v1/regions/{region}/figures/{day}",
-                                  json={"eligible": eligible, "recorded": recorded}, headers=ADMIN))  # fmt: skip
+        await ok(
+            await client.put(
+                f"/api/v1/regions/{region}/figures/{day}",
+                json={"eligible": eligible, "recorded": recorded},
+                headers=ADMIN,
+            )
+        )
     writes = world.writes  # type: ignore[attr-defined]
     for office, offset, recordings in writes[: len(writes) // 2]:
         day = BASE + timedelta(days=offset)
-        await ok(await client.put(f"/api/v1/offices/{office}/counts/{day}",
-                                  json={"recordings": recordings}, headers=ADMIN))  # fmt: skip
+        await ok(
+            await client.put(
+                f"/api/v1/offices/{office}/counts/{day}",
+                json={"recordings": recordings},
+                headers=ADMIN,
+            )
+        )
     rest: dict[tuple[str, int], int] = {}
     for office, offset, recordings in writes[len(writes) // 2 :]:
         rest[(office, offset)] = recordings
     if rest:
-        batch = [{"office": o, "date": str(BASE + timedelta(days=n)), "recordings": r}
-                 for (o, n), r in rest.items()]  # fmt: skip
+        batch = [
+            {"office": o, "date": str(BASE + timedelta(days=n)), "recordings": r}
+            for (o, n), r in rest.items()
+        ]
         await ok(await client.post("/api/v1/counts", json={"counts": batch}, headers=ADMIN))
     for (region, day), (eligible, recorded) in figures[half:]:
-        await ok(await client.put(f"/api/v1/regions/{region}/figures/{day}",
-                                  json={"eligible": eligible, "recorded": recorded}, headers=ADMIN))  # fmt: skip
+        await ok(
+            await client.put(
+                f"/api/v1/regions/{region}/figures/{day}",
+                json={"eligible": eligible, "recorded": recorded},
+                headers=ADMIN,
+            )
+        )
     for office, day in world.deleted:  # type: ignore[attr-defined]
         await ok(await client.delete(f"/api/v1/offices/{office}/counts/{day}", headers=ADMIN))
     # Activity and opening dates last: counts already written stay in the totals.
     for code, office in world.offices.items():
-        body = {"name": code, "region": office["region"], "daily_target": office["daily_target"],
-                "active": office["active"],
-                "opened_on": office["opened_on"] and office["opened_on"].isoformat()}  # fmt: skip
+        body = {
+            "name": code,
+            "region": office["region"],
+            "daily_target": office["daily_target"],
+            "active": office["active"],
+            "opened_on": office["opened_on"] and office["opened_on"].isoformat(),
+        }
         await ok(await client.put(f"/api/v1/offices/{code}", json=body, headers=ADMIN))
 
 

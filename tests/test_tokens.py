@@ -29,7 +29,8 @@ async def test_admin_creates_viewer_token_and_sees_its_secret(client):
     assert body["office"] is None
     assert body["name"] == "wall"
     assert isinstance(body["id"], int)
-    assert body["token"].startswith("rekam_") and len(body["token"]) > 30
+    assert body["token"].startswith("rekam_")
+    assert len(body["token"]) > 30
     assert _is_moment(body["created_at"])
 
 
@@ -287,7 +288,9 @@ async def test_environment_admin_token_is_accepted(client):
 async def test_created_admin_token_can_do_admin_work(client):
     admin = await new_token(client, "admin")
 
-    response = await client.put("/api/v1/regions/73", json={"name": "Sulsel"}, headers=bearer(admin))
+    response = await client.put(
+        "/api/v1/regions/73", json={"name": "Sulsel"}, headers=bearer(admin)
+    )
 
     assert response.status_code == 201
 

@@ -3,7 +3,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
-from app.api.deps import DatePath, FromQuery, OfficeCode, ToQuery, check_range
+from app.api.deps import (
+    API_ERRORS,
+    DatePath,
+    FromQuery,
+    OfficeCode,
+    ToQuery,
+    check_range,
+    error_responses,
+)
 from app.auth import Actor, Admin, Reader, Writer
 from app.clock import default_range, today_in
 from app.db import SessionDep
@@ -11,7 +19,7 @@ from app.errors import UnsupportedMediaType
 from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut, IsoDate
 from app.services import batch_input, counts
 
-router = APIRouter(prefix="/api/v1", tags=["counts"])
+router = APIRouter(prefix="/api/v1", tags=["counts"], responses=API_ERRORS)
 
 LIST_DAYS = 31
 _DATE: TypeAdapter[Any] = TypeAdapter(IsoDate)
@@ -33,7 +41,10 @@ async def count_writer(request: Request, session: SessionDep, actor: Writer) -> 
     return actor
 
 
-@router.put("/offices/{code}/counts/{date}", responses={201: {"model": CountOut}})
+@router.put(
+    "/offices/{code}/counts/{date}",
+    responses={201: {"model": CountOut}, **error_responses(412)},
+)
 async def put_count(
     code: OfficeCode,
     date: DatePath,
@@ -117,12 +128,7 @@ _BATCH_BODY: dict[str, Any] = {
 @router.post(
     "/counts",
     openapi_extra=_BATCH_BODY,
-    responses={
-        403: {"description": "Not every item may be written"},
-        413: {"description": "Too many items"},
-        415: {"description": "Neither JSON nor CSV"},
-        422: {"description": "Every bad item, by index"},
-    },
+    responses=error_responses(415),
 )
 async def post_counts(request: Request, session: SessionDep, actor: Writer) -> BatchOut:
     """Write a batch of counts, all or nothing (JSON or CSV)."""

@@ -1,13 +1,13 @@
 """Small dependencies shared by the routers."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 
 from app.clock import MAX_RANGE_DAYS, days_between
 from app.errors import Invalid
-from app.schemas import IsoDate
+from app.schemas import ErrorOut, IsoDate
 
 RegionCode = Annotated[str, Path(description="Kemendagri code: ID, 73, 73.71, 73.71.01, ...")]
 OfficeCode = Annotated[str, Path(description="Office code")]
@@ -21,3 +21,25 @@ def check_range(start: date, end: date) -> None:
         raise Invalid(f"from ({start}) is after to ({end})")
     if days_between(start, end) > MAX_RANGE_DAYS:
         raise Invalid(f"a range covers at most {MAX_RANGE_DAYS} days")
+
+
+_MEANINGS = {
+    401: "Missing, unknown or revoked token",
+    403: "The token lacks the right",
+    404: "No such resource",
+    412: "If-Match does not match the stored version",
+    413: "Body or batch too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Rate limit reached; see Retry-After",
+    503: "Database unavailable; see Retry-After",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer, all in one JSON shape."""
+    return {s: {"model": ErrorOut, "description": _MEANINGS[s]} for s in statuses}
+
+
+# What any API route can answer besides success (any request may carry a body too large).
+API_ERRORS = error_responses(401, 403, 404, 413, 422, 429, 503)

@@ -2,13 +2,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import OfficeCode
+from app.api.deps import API_ERRORS, OfficeCode
 from app.auth import Admin, Reader
 from app.db import SessionDep
 from app.schemas import OfficeIn, OfficeListOut, OfficeOut
 from app.services import offices
 
-router = APIRouter(prefix="/api/v1/offices", tags=["offices"])
+router = APIRouter(prefix="/api/v1/offices", tags=["offices"], responses=API_ERRORS)
 
 
 @router.put("/{code}", responses={201: {"model": OfficeOut}})

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app import regions
-from app.api.deps import FromQuery, OfficeCode, RegionCode, ToQuery, check_range
+from app.api.deps import API_ERRORS, FromQuery, OfficeCode, RegionCode, ToQuery, check_range
 from app.auth import Reader
 from app.clock import default_range, today_in
 from app.db import SessionDep
@@ -14,7 +14,7 @@ from app.schemas import IsoDate, OfficeProgressOut, ProgressOut, SeriesOut
 from app.services import progress
 from app.services.offices import check_code
 
-router = APIRouter(prefix="/api/v1", tags=["progress"])
+router = APIRouter(prefix="/api/v1", tags=["progress"], responses=API_ERRORS)
 
 AsOf = Annotated[IsoDate | None, Query(description="Default: today")]
 Days = Annotated[int, Query(ge=1, le=366, description="The trailing window, in days")]

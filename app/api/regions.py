@@ -2,14 +2,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import DatePath, RegionCode
+from app.api.deps import API_ERRORS, DatePath, RegionCode
 from app.auth import Admin, Reader
 from app.db import SessionDep
 from app.regions import NATION
 from app.schemas import FigureIn, FigureListOut, FigureOut, RegionIn, RegionListOut, RegionOut
 from app.services import regions
 
-router = APIRouter(prefix="/api/v1/regions", tags=["regions"])
+router = APIRouter(prefix="/api/v1/regions", tags=["regions"], responses=API_ERRORS)
 
 
 @router.put("/{code}", responses={201: {"model": RegionOut}})

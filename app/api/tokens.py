@@ -2,12 +2,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from app.api.deps import API_ERRORS
 from app.auth import Admin
 from app.db import SessionDep
 from app.schemas import TokenCreatedOut, TokenIn, TokenListOut
 from app.services import tokens
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=API_ERRORS)
 
 
 @router.post("", status_code=201)

@@ -1,0 +1,238 @@
+"""The `rekam` command on its own committed database: token create, import."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.main import create_app
+from app.migrate import upgrade
+from tests.conftest import ADMIN, ROOT, drop_database, new_database, settings_for
+from tests.helpers import bearer, days_ago, today
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def cli_database(server_url: str) -> Iterator[str]:
+    url = new_database(server_url, "cli")
+    upgrade(url)
+    yield url
+    drop_database(server_url, url)
+
+
+async def rekam(*args: str, database_url: str) -> Result:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REKAM_")}
+    env["REKAM_DATABASE_URL"] = database_url
+    process = await asyncio.create_subprocess_exec(
+        str(ROOT / ".venv" / "bin" / "rekam"),
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return Result(process.returncode, stdout.decode(), stderr.decode())
+
+
+@asynccontextmanager
+async def committed_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over the CLI's database, committing for real (no test transaction)."""
+    engine = create_async_engine(database_url)
+    try:
+        app = create_app(settings_for(database_url), engine=engine)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rekam.test") as client:
+            yield client
+    finally:
+        await engine.dispose()
+
+
+async def make_office(database_url: str, code: str) -> None:
+    async with committed_client(database_url) as client:
+        for region in ("73", "73.71", "73.71.01"):
+            await client.put(f"/api/v1/regions/{region}", json={"name": region}, headers=ADMIN)
+        response = await client.put(
+            f"/api/v1/offices/{code}", json={"name": code, "region": "73.71.01"}, headers=ADMIN
+        )
+        assert response.status_code in (200, 201), response.text
+
+
+async def office_counts(database_url: str, code: str) -> list[tuple]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT c.date, c.recordings, c.note, c.version FROM counts c"
+                    " JOIN offices o ON o.id = c.office_id WHERE o.code = :code ORDER BY c.date"
+                ),
+                {"code": code},
+            )
+            return [tuple(row) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+# token create
+
+
+async def test_token_create_prints_an_admin_token_that_works(cli_database):
+    result = await rekam(
+        "token", "create", "--role", "admin", "--name", "ops", database_url=cli_database
+    )
+
+    assert result.returncode == 0, result.stderr
+    (token,) = result.stdout.splitlines()
+    assert token.startswith("rekam_")
+    async with committed_client(cli_database) as client:
+        listed = await client.get("/api/v1/tokens", headers=bearer(token))
+        written = await client.put(
+            "/api/v1/regions/74", json={"name": "Sultra"}, headers=bearer(token)
+        )
+    assert listed.status_code == 200
+    assert {(t["role"], t["name"]) for t in listed.json()["tokens"]} >= {("admin", "ops")}
+    assert written.status_code in (200, 201)
+
+
+async def test_token_create_for_an_office_binds_it(cli_database):
+    await make_office(cli_database, "CLI-TOKEN")
+
+    result = await rekam(
+        "token", "create", "--role", "office", "--office", "CLI-TOKEN", database_url=cli_database
+    )
+
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    async with committed_client(cli_database) as client:
+        own = await client.put(
+            f"/api/v1/offices/CLI-TOKEN/counts/{today()}",
+            json={"recordings": 3},
+            headers=bearer(token),
+        )
+        listing = await client.get("/api/v1/tokens", headers=bearer(token))
+    assert own.status_code == 201
+    assert listing.status_code == 403
+
+
+async def test_token_create_for_an_unknown_office_fails_in_one_line(cli_database):
+    result = await rekam(
+        "token", "create", "--role", "office", "--office", "NOPE", database_url=cli_database
+    )
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "NOPE" in result.stderr
+
+
+async def test_token_create_with_an_unknown_role_is_refused(cli_database):
+    result = await rekam("token", "create", "--role", "root", database_url=cli_database)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+
+
+# import
+
+
+async def test_import_prints_the_summary(cli_database, tmp_path):
+    await make_office(cli_database, "CLI-IMP")
+    first = tmp_path / "first.csv"
+    first.write_text(
+        f"office,date,recordings,note\nCLI-IMP,{days_ago(1)},10,pagi\nCLI-IMP,{today()},4,\n"
+    )
+    second = tmp_path / "second.csv"
+    second.write_text(
+        f"office,date,recordings\nCLI-IMP,{days_ago(1)},11\nCLI-IMP,{today()},4\n"
+        f"CLI-IMP,{days_ago(400)},2\n"
+    )
+
+    created = await rekam("import", str(first), database_url=cli_database)
+    again = await rekam("import", str(second), database_url=cli_database)
+
+    assert (created.returncode, again.returncode) == (0, 0), created.stderr + again.stderr
+    assert created.stdout.strip() == "created 2, updated 0, unchanged 0"
+    assert again.stdout.strip() == "created 1, updated 1, unchanged 1"
+    assert await office_counts(cli_database, "CLI-IMP") == [
+        (days_ago(400), 2, None, 1),
+        (days_ago(1), 11, None, 2),
+        (today(), 4, None, 1),
+    ]
+    async with committed_client(cli_database) as client:
+        history = await client.get(
+            f"/api/v1/offices/CLI-IMP/counts/{days_ago(1)}/history", headers=ADMIN
+        )
+    assert history.json()["revisions"][0]["actor"] == {
+        "token_id": None,
+        "role": "admin",
+        "name": "rekam import",
+    }
+
+
+async def test_import_of_a_bad_file_prints_every_bad_line_and_writes_nothing(
+    cli_database, tmp_path
+):
+    await make_office(cli_database, "CLI-BAD")
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "office,date,recordings\n"  # line 1
+        f"CLI-BAD,{today()},10\n"  # line 2: good
+        f"CLI-BAD,{days_ago(1)},many\n"  # line 3
+        f"CLI-BAD,{days_ago(2)},5\n"  # line 4: good
+        f"NOWHERE,{days_ago(2)},5\n"  # line 5
+        f"CLI-BAD,2025-02-30,5\n"  # line 6
+    )
+
+    result = await rekam("import", str(path), database_url=cli_database)
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    bad_lines = [line for line in result.stderr.splitlines() if line.strip().startswith("line ")]
+    assert [line.split(":")[0].strip() for line in bad_lines] == ["line 3", "line 5", "line 6"]
+    assert await office_counts(cli_database, "CLI-BAD") == []
+
+
+async def test_import_of_an_unreadable_csv_fails_in_one_line(cli_database, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("kantor,tanggal,jumlah\nX,2025-01-01,1\n")
+
+    result = await rekam("import", str(path), database_url=cli_database)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+async def test_import_of_a_missing_file_fails_in_one_line(cli_database, tmp_path):
+    result = await rekam("import", str(tmp_path / "absent.csv"), database_url=cli_database)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "absent.csv" in result.stderr
+
+
+async def test_unreachable_database_fails_in_one_line(tmp_path):
+    result = await rekam(
+        "token", "create", "--role", "admin", database_url="postgresql://nobody@127.0.0.1:1/none"
+    )
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

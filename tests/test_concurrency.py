@@ -1,0 +1,163 @@
+"""Concurrent writers against a real server: versions, history and tallies stay exact.
+The data lives under regions 99 and 98, so other users of the live server are not disturbed."""
+
+import asyncio
+import itertools
+import random
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import ADMIN
+from tests.helpers import assert_tallies_exact, bearer, days_ago, today
+
+WRITERS = 50
+
+
+@pytest.fixture
+async def http(live_server):
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def live_db(live_server):
+    engine = create_async_engine(live_server.database_url)
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+async def setup_office(http, code, region):
+    parts = region.split(".")
+    for i in range(1, len(parts) + 1):
+        response = await http.put(
+            f"/api/v1/regions/{'.'.join(parts[:i])}", json={"name": "Test"}, headers=ADMIN
+        )
+        assert response.status_code in (200, 201), response.text
+    response = await http.put(
+        f"/api/v1/offices/{code}", json={"name": code, "region": region}, headers=ADMIN
+    )
+    assert response.status_code in (200, 201), response.text
+
+
+async def assert_nation_matches_counts(connection):
+    nation_days = await connection.scalar(
+        text("SELECT coalesce(sum(recordings), 0) FROM region_days WHERE region = 'ID'")
+    )
+    counts = await connection.scalar(text("SELECT coalesce(sum(recordings), 0) FROM counts"))
+    assert nation_days == counts
+
+
+async def test_concurrent_puts_to_one_count_keep_one_unbroken_history(http, live_db):
+    await setup_office(http, "CC-ONE", "99.01.01")
+    day = today()
+    values = [random.Random(i).choice([0, 5, 9, 12, 30]) for i in range(WRITERS)]
+
+    responses = await asyncio.gather(
+        *(
+            http.put(
+                f"/api/v1/offices/CC-ONE/counts/{day}", json={"recordings": value}, headers=ADMIN
+            )
+            for value in values
+        )
+    )
+
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 201}, [r.text for r in responses if r.status_code >= 300]
+    assert statuses.count(201) == 1
+    stored = (await http.get(f"/api/v1/offices/CC-ONE/counts/{day}", headers=ADMIN)).json()
+    history = (
+        await http.get(f"/api/v1/offices/CC-ONE/counts/{day}/history", headers=ADMIN)
+    ).json()["revisions"]
+    changes = len(history)
+    assert stored["version"] == changes
+    assert [r["version"] for r in history] == list(range(1, changes + 1))
+    assert history[-1]["recordings"] == stored["recordings"]
+    # Every revision is a change: no two neighbours hold the same value.
+    assert all(a["recordings"] != b["recordings"] for a, b in itertools.pairwise(history))
+    assert {r["recordings"] for r in history} == set(values)
+    # Each change answered with its own version; unchanged writes with the current one.
+    assert {r.json()["version"] for r in responses} == set(range(1, changes + 1))
+    for response in responses:
+        assert response.headers["etag"] == f'"{response.json()["version"]}"'
+    await assert_nation_matches_counts(live_db)
+
+
+async def test_concurrent_writers_across_offices_keep_every_tally_exact(http, live_db):
+    offices = {
+        "CC-A1": "99.01.01",
+        "CC-A2": "99.01.01",
+        "CC-A3": "99.01.02.1001",
+        "CC-B1": "99.02",
+        "CC-C1": "98.01.01",
+        "CC-C2": "98.01.01",
+    }
+    for code, region in offices.items():
+        await setup_office(http, code, region)
+    tokens = {}
+    for code in ("CC-A1", "CC-C1"):
+        created = await http.post(
+            "/api/v1/tokens", json={"role": "office", "office": code}, headers=ADMIN
+        )
+        tokens[code] = created.json()["token"]
+    rng = random.Random(2024)
+    dates = [today(), days_ago(1), days_ago(3), today().replace(day=1) - timedelta(days=1)]
+
+    def operation():
+        kind = rng.choice(["put", "put", "office-put", "batch", "csv", "delete"])
+        code, day = rng.choice(sorted(offices)), rng.choice(dates)
+        if kind == "office-put":
+            code = rng.choice(sorted(tokens))
+            day = rng.choice(dates[:3])
+            return http.put(
+                f"/api/v1/offices/{code}/counts/{day}",
+                json={"recordings": rng.randrange(200)},
+                headers=bearer(tokens[code]),
+            )
+        if kind == "put":
+            return http.put(
+                f"/api/v1/offices/{code}/counts/{day}",
+                json={"recordings": rng.randrange(200)},
+                headers=ADMIN,
+            )
+        if kind == "delete":
+            return http.delete(f"/api/v1/offices/{code}/counts/{day}", headers=ADMIN)
+        keys = rng.sample([(o, d) for o in sorted(offices) for d in dates], 8)
+        if kind == "batch":
+            items = [
+                {"office": o, "date": d.isoformat(), "recordings": rng.randrange(200)}
+                for o, d in keys
+            ]
+            return http.post("/api/v1/counts", json={"counts": items}, headers=ADMIN)
+        rows = "".join(f"{o},{d},{rng.randrange(200)}\n" for o, d in keys)
+        return http.post(
+            "/api/v1/counts",
+            content="office,date,recordings\n" + rows,
+            headers={**ADMIN, "Content-Type": "text/csv"},
+        )
+
+    responses = await asyncio.gather(*(operation() for _ in range(WRITERS)))
+
+    for response in responses:
+        assert response.status_code in (200, 201, 204, 404), response.text
+        if response.status_code == 404:
+            assert response.request.method == "DELETE"
+    await assert_tallies_exact(live_db)
+    await assert_nation_matches_counts(live_db)
+    versions = await live_db.execute(
+        text(
+            """
+            SELECT c.office_id, c.date, c.version, max(r.version) AS last, count(r.*) AS n
+            FROM counts c JOIN count_revisions r USING (office_id, date)
+            GROUP BY 1, 2, 3
+            """
+        )
+    )
+    for row in versions:
+        assert row.version == row.last == row.n

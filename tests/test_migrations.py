@@ -1,0 +1,89 @@
+"""The real migrations: up, down and up again on a fresh database, and no drift from the models."""
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.migrate import downgrade, head_revision, upgrade
+from app.models import Base
+from tests.conftest import ROOT, drop_database, new_database
+
+TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture
+def fresh_database(server_url: str) -> Iterator[str]:
+    url = new_database(server_url, "migrations")
+    yield url
+    drop_database(server_url, url)
+
+
+async def _query(url: str, sql: str) -> list[tuple]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(sql))]
+    finally:
+        await engine.dispose()
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    return asyncio.run(_query(url, sql))
+
+
+def tables(url: str) -> set[str]:
+    rows = query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {name for (name,) in rows}
+
+
+def alembic(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REKAM_")}
+    env["REKAM_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "alembic"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_upgrade_downgrade_and_upgrade_again(fresh_database):
+    upgrade(fresh_database)
+    assert tables(fresh_database) == TABLES | {"alembic_version"}
+    assert query(fresh_database, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
+    assert query(fresh_database, "SELECT code, name, level FROM regions") == [
+        ("ID", "Indonesia", "nation")
+    ]
+
+    downgrade(fresh_database, "base")
+    assert tables(fresh_database) == {"alembic_version"}
+    assert query(fresh_database, "SELECT version_num FROM alembic_version") == []
+
+    upgrade(fresh_database)
+    assert tables(fresh_database) == TABLES | {"alembic_version"}
+    assert query(fresh_database, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
+    assert query(fresh_database, "SELECT code FROM regions") == [("ID",)]
+
+
+def test_models_and_migrations_do_not_drift(fresh_database):
+    upgrade(fresh_database)
+
+    result = alembic("check", database_url=fresh_database)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+def test_alembic_check_notices_a_database_behind_the_models(fresh_database):
+    result = alembic("check", database_url=fresh_database)
+
+    assert result.returncode != 0
+    assert "not up to date" in result.stdout + result.stderr
