@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 
 from app.config import Settings
@@ -57,14 +58,17 @@ def secret_hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def bearer_secret(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
+# Declares the scheme in the OpenAPI document; malformed headers are refused below.
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token (rekam_...)")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def bearer_secret(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is None:
+        if "authorization" in request.headers:
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
         return None
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return secret.strip()
+    return credentials.credentials.strip() or None
 
 
 _LOOKUP = text(
@@ -86,12 +90,14 @@ def _limit(limiter: RateLimiter, key: str, what: str) -> None:
         raise RateLimited(f"too many {what}; retry in {wait} s", retry_after=wait)
 
 
-async def authenticate(request: Request, session: SessionDep) -> Actor | None:
+async def authenticate(
+    request: Request, session: SessionDep, credentials: Credentials
+) -> Actor | None:
     """The caller's actor, None without credentials; 401 for an unknown or revoked token,
     429 past the rate limits (per token, per address for failed attempts)."""
     limits: Limits = request.app.state.limits
     address = _client_address(request)
-    secret = bearer_secret(request)
+    secret = bearer_secret(request, credentials)
     if secret is None:
         _limit(limits.requests, f"address:{address}", "requests")
         return None

@@ -7,6 +7,8 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("rekam")
 
@@ -84,8 +86,30 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (each route holds only its own)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:
+        # The framework's answer to a body it cannot decode: invalid input like any other.
+        return error_response(422, "the request body cannot be parsed")
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(error.status_code, str(error.detail), headers)
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RekamError, _rekam_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     # Handlers for the specific classes: a handler for Exception would still re-raise and
     # make the server drop the connection.
     for fault in (

@@ -8,7 +8,8 @@ from app.errors import Invalid
 NATION = "ID"
 LEVELS = ("nation", "province", "regency", "district", "village")
 # ASCII digits only: \d alone would also match full-width and other Unicode digits.
-_CODE = re.compile(r"^(?:ID|\d{2}(?:\.\d{2}(?:\.\d{2}(?:\.\d{4})?)?)?)$", re.ASCII)
+CODE_PATTERN = r"^(?:ID|[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{4})?)?)?)$"
+_CODE = re.compile(CODE_PATTERN)
 
 
 class InvalidCode(Invalid):

@@ -5,12 +5,22 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query
 
+from app import regions
 from app.clock import MAX_RANGE_DAYS, days_between
 from app.errors import Invalid
 from app.schemas import ErrorOut, IsoDate
+from app.services import offices
 
-RegionCode = Annotated[str, Path(description="Kemendagri code: ID, 73, 73.71, 73.71.01, ...")]
-OfficeCode = Annotated[str, Path(description="Office code")]
+# The patterns document the codes; the services check them and say what is wrong.
+_REGION = {"pattern": regions.CODE_PATTERN}
+RegionCode = Annotated[
+    str,
+    Path(description="Kemendagri code: ID, 73, 73.71, 73.71.01, ...", json_schema_extra=_REGION),
+]
+RegionQuery = Annotated[str, Query(max_length=20, json_schema_extra=_REGION)]
+OfficeCode = Annotated[
+    str, Path(description="Office code", json_schema_extra={"pattern": offices.CODE_PATTERN})
+]
 DatePath = Annotated[IsoDate, Path(description="A date, YYYY-MM-DD")]
 FromQuery = Annotated[IsoDate | None, Query(alias="from")]
 ToQuery = Annotated[IsoDate | None, Query(alias="to")]

@@ -1,8 +1,6 @@
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Query, Request, Response
-
-from app.api.deps import API_ERRORS, OfficeCode
+from app.api.deps import API_ERRORS, OfficeCode, RegionQuery
 from app.auth import Admin, Reader
 from app.db import SessionDep
 from app.schemas import OfficeIn, OfficeListOut, OfficeOut
@@ -35,9 +33,7 @@ async def get_office(code: OfficeCode, session: SessionDep, _: Reader) -> Office
 
 
 @router.get("")
-async def list_offices(
-    session: SessionDep, _: Reader, region: Annotated[str, Query(max_length=20)] = "ID"
-) -> OfficeListOut:
+async def list_offices(session: SessionDep, _: Reader, region: RegionQuery = "ID") -> OfficeListOut:
     """Offices in a region or anywhere under it, by code."""
     return OfficeListOut.model_validate(
         {"offices": await offices.list_offices(session, region=region)}

@@ -5,7 +5,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app import regions
-from app.api.deps import API_ERRORS, FromQuery, OfficeCode, RegionCode, ToQuery, check_range
+from app.api.deps import (
+    API_ERRORS,
+    FromQuery,
+    OfficeCode,
+    RegionCode,
+    RegionQuery,
+    ToQuery,
+    check_range,
+)
 from app.auth import Reader
 from app.clock import default_range, today_in
 from app.db import SessionDep
@@ -89,7 +97,7 @@ async def counts_csv(
     session: SessionDep,
     request: Request,
     _: Reader,
-    region: Annotated[str, Query(max_length=20)] = regions.NATION,
+    region: RegionQuery = regions.NATION,
     start: FromQuery = None,
     end: ToQuery = None,
 ) -> StreamingResponse:

@@ -1,8 +1,6 @@
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Query, Response
-
-from app.api.deps import API_ERRORS, DatePath, RegionCode
+from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery
 from app.auth import Admin, Reader
 from app.db import SessionDep
 from app.regions import NATION
@@ -30,7 +28,7 @@ async def get_region(code: RegionCode, session: SessionDep, _: Reader) -> Region
 
 @router.get("")
 async def list_regions(
-    session: SessionDep, _: Reader, parent: Annotated[str, Query(max_length=20)] = NATION
+    session: SessionDep, _: Reader, parent: RegionQuery = NATION
 ) -> RegionListOut:
     """The direct children of a region (default ID), by code."""
     children = await regions.list_children(session, parent=parent)

@@ -13,7 +13,8 @@ from app.errors import Invalid, NotFound
 from app.schemas import OfficeIn
 from app.services.tallies import TALLY_CTES
 
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CODE = re.compile(CODE_PATTERN)
 COLUMNS = "code, name, region, kind, daily_target, timezone, opened_on, active"
 
 
