@@ -161,3 +161,46 @@ async def test_concurrent_writers_across_offices_keep_every_tally_exact(http, li
     )
     for row in versions:
         assert row.version == row.last == row.n
+
+
+async def test_overlapping_batches_in_opposite_orders_never_deadlock_a_client(http, live_db):
+    offices = [f"CB-{i}" for i in range(6)]
+    for i, code in enumerate(offices):
+        await setup_office(http, code, f"97.0{i % 3 + 1}.01")
+    days = [days_ago(n) for n in range(5)]
+    keys = [(office, day) for office in offices for day in days]
+
+    async def post(round_number: int, reverse: bool) -> int:
+        ordered = list(reversed(keys)) if reverse else keys
+        items = [
+            {"office": o, "date": d.isoformat(), "recordings": (round_number * 7 + i) % 50}
+            for i, (o, d) in enumerate(ordered)
+        ]
+        response = await http.post("/api/v1/counts", json={"counts": items}, headers=ADMIN)
+        return response.status_code
+
+    statuses = await asyncio.gather(*(post(n, n % 2 == 1) for n in range(20)))
+    assert set(statuses) == {200}
+
+    rows = await live_db.execute(
+        text(
+            """
+            SELECT o.code, c.date, c.recordings, c.version,
+                   array_agg(r.version ORDER BY r.version) AS versions,
+                   (array_agg(r.recordings ORDER BY r.version DESC))[1] AS last_recordings
+            FROM counts c JOIN offices o ON o.id = c.office_id
+            JOIN count_revisions r ON r.office_id = c.office_id AND r.date = c.date
+            WHERE o.code LIKE 'CB-%' GROUP BY o.code, c.date, c.recordings, c.version
+            """
+        )
+    )
+    found = rows.all()
+    assert len(found) == len(keys)
+    for row in found:
+        assert row.versions == list(range(1, row.version + 1))
+        assert row.last_recordings == row.recordings
+    await live_db.commit()
+    await assert_nation_matches_counts(live_db)
+    progress = (await http.get("/api/v1/progress/97", headers=ADMIN)).json()
+    stored = sum(row.recordings for row in found if row.date == today())
+    assert progress["day"]["recordings"] == stored
