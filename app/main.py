@@ -18,7 +18,7 @@ from app.db import create_engine, create_session_factory
 from app.errors import install_handlers
 from app.middleware import BodyLimit, RequestContext
 from app.migrate import head_revision
-from app.schemas import BatchIn
+from app.schemas import BatchIn, CountIn
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
@@ -77,10 +77,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
-        # The batch route reads its body itself (JSON or CSV); name the JSON shape here.
+        # Routes that read their bodies themselves name their JSON shapes here.
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        defs = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(defs.pop("$defs", {}))
-        components["BatchIn"] = defs
+        for model in (BatchIn, CountIn):
+            defs = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(defs.pop("$defs", {}))
+            components[model.__name__] = defs
         app.openapi_schema = schema
     return app.openapi_schema

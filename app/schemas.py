@@ -15,10 +15,13 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    TypeAdapter,
+    ValidationError,
     model_validator,
 )
 
 from app.config import valid_timezone
+from app.errors import Invalid
 
 # The largest integer a JSON client in a browser can hold exactly.
 MAX_FIGURE = 2**53 - 1
@@ -35,6 +38,16 @@ def _iso_date_only(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+_DATE: TypeAdapter[date] = TypeAdapter(IsoDate)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return _DATE.validate_python(text)
+    except ValidationError:
+        raise Invalid(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
 Role = Literal["admin", "office", "viewer"]
 OfficeKind = Literal["dukcapil", "kecamatan", "mobile", "other"]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]

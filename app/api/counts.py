@@ -1,65 +1,54 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import TypeAdapter, ValidationError
+from fastapi import APIRouter, Header, Request, Response
 
 from app.api.deps import (
     API_ERRORS,
     DatePath,
+    DateText,
     FromQuery,
     OfficeCode,
     ToQuery,
     check_range,
     error_responses,
+    json_body,
+    read_json,
 )
-from app.auth import Actor, Admin, Reader, Writer
+from app.auth import Admin, Reader, Writer
 from app.clock import default_range, today_in
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
-from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut, IsoDate
+from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut
 from app.services import batch_input, counts
 
 router = APIRouter(prefix="/api/v1", tags=["counts"], responses=API_ERRORS)
 
 LIST_DAYS = 31
-_DATE: TypeAdapter[Any] = TypeAdapter(IsoDate)
-
-
-async def count_writer(request: Request, session: SessionDep, actor: Writer) -> Actor:
-    """The writer, refused (403) before the path and body are validated (401, 403, 422)."""
-    try:
-        day = _DATE.validate_python(request.path_params["date"])
-    except ValidationError:
-        day = None  # no window to check; the path's own validation answers 422
-    await counts.check_may_write(
-        session,
-        actor=actor,
-        office=request.path_params["code"],
-        day=day,
-        edit_window_days=request.app.state.settings.edit_window_days,
-    )
-    return actor
 
 
 @router.put(
     "/offices/{code}/counts/{date}",
     responses={201: {"model": CountOut}, **error_responses(412)},
+    openapi_extra=json_body(CountIn),
 )
 async def put_count(
     code: OfficeCode,
-    date: DatePath,
-    body: CountIn,
+    date: DateText,
     session: SessionDep,
     request: Request,
     response: Response,
-    actor: Annotated[Actor, Depends(count_writer)],
+    actor: Writer,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CountOut:
     """Create (201) or replace (200) an office's count for a date."""
+    # The body is read here and validated only after the permission checks (403 before 422).
+    raw = await request.body()
     stored, created = await counts.put_count(
         session,
         actor=actor,
-        item=counts.CountWrite(code, date, body.recordings, body.note),
+        office_code=code,
+        day_text=date,
+        read_body=lambda: read_json(CountIn, raw),
         if_match=if_match,
         edit_window_days=request.app.state.settings.edit_window_days,
     )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Actor
 from app.clock import now, today_in
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed
+from app.schemas import CountIn, parse_date
 from app.services.offices import OfficeRow, check_code, lock_offices
 from app.services.tallies import TALLY_CTES
 
@@ -173,28 +174,6 @@ def validity_problem(office: OfficeRow, day: date) -> str | None:
     return None
 
 
-async def check_may_write(
-    session: AsyncSession, *, actor: Actor, office: str, day: date | None, edit_window_days: int
-) -> None:
-    """403 when the count is not the caller's to write. Run before the body is validated, so
-    that a refusal is never hidden behind a 422; put_count checks again under the lock."""
-    problem = permission_problem(actor, office)
-    if problem is None and actor.role == "office" and day is not None:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT id, code, region, timezone, opened_on, active FROM offices"
-                    " WHERE code = :c"
-                ),
-                {"c": office},
-            )
-        ).one_or_none()
-        if row is not None:
-            problem = window_problem(actor, OfficeRow(*row), day, edit_window_days)
-    if problem:
-        raise Forbidden(problem)
-
-
 async def _write(
     session: AsyncSession, actor: Actor, offices: dict[str, OfficeRow], items: Sequence[CountWrite]
 ) -> list[Any]:
@@ -229,28 +208,36 @@ async def put_count(
     session: AsyncSession,
     *,
     actor: Actor,
-    item: CountWrite,
+    office_code: str,
+    day_text: str,
+    read_body: Callable[[], CountIn],
     if_match: str | None,
     edit_window_days: int,
 ) -> tuple[dict[str, Any], bool]:
-    """Create or replace one count; returns the stored count and whether it was created."""
-    check_code(item.office)
-    problem = permission_problem(actor, item.office)
+    """Create or replace one count; returns the stored count and whether it was created.
+
+    The checks run in the contract's order: may this caller write here (403) before is the
+    request valid (422), so the date and body are read only after the permission checks."""
+    check_code(office_code)
+    problem = permission_problem(actor, office_code)
     if problem:
         raise Forbidden(problem)
-    expected = parse_if_match(if_match)
 
     async def attempt() -> tuple[dict[str, Any], bool]:
-        offices = await lock_offices(session, [item.office])
-        office = offices.get(item.office)
+        offices = await lock_offices(session, [office_code])
+        office = offices.get(office_code)
         if office is None:
-            raise NotFound(f"no office {item.office}")
-        problem = window_problem(actor, office, item.date, edit_window_days)
+            raise NotFound(f"no office {office_code}")
+        day = parse_date(day_text)
+        problem = window_problem(actor, office, day, edit_window_days)
         if problem:
             raise Forbidden(problem)
-        problem = validity_problem(office, item.date)
+        body = read_body()
+        problem = validity_problem(office, day)
         if problem:
             raise Invalid(problem)
+        item = CountWrite(office_code, day, body.recordings, body.note)
+        expected = parse_if_match(if_match)
         if expected is not None:
             stored = await session.scalar(
                 text("SELECT version FROM counts WHERE office_id = :o AND date = :d"),
