@@ -2,6 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 
+from app import metrics
 from app.api.deps import (
     API_ERRORS,
     DatePath,
@@ -43,7 +44,7 @@ async def put_count(
     """Create (201) or replace (200) an office's count for a date."""
     # The body is read here and validated only after the permission checks (403 before 422).
     raw = await request.body()
-    stored, created = await counts.put_count(
+    stored, outcome = await counts.put_count(
         session,
         actor=actor,
         office_code=code,
@@ -52,7 +53,8 @@ async def put_count(
         if_match=if_match,
         edit_window_days=request.app.state.settings.edit_window_days,
     )
-    response.status_code = 201 if created else 200
+    metrics.observe_counts({outcome: 1}, batch=False)
+    response.status_code = 201 if outcome == "created" else 200
     response.headers["ETag"] = f'"{stored["version"]}"'
     return CountOut.model_validate(stored)
 
@@ -138,4 +140,5 @@ async def post_counts(request: Request, session: SessionDep, actor: Writer) -> B
         early_errors=batch.errors,
         edit_window_days=settings.edit_window_days,
     )
+    metrics.observe_counts(summary, batch=True)
     return BatchOut.model_validate(summary)

@@ -213,8 +213,9 @@ async def put_count(
     read_body: Callable[[], CountIn],
     if_match: str | None,
     edit_window_days: int,
-) -> tuple[dict[str, Any], bool]:
-    """Create or replace one count; returns the stored count and whether it was created.
+) -> tuple[dict[str, Any], str]:
+    """Create or replace one count; returns the stored count and the outcome: created,
+    updated or unchanged.
 
     The checks run in the contract's order: may this caller write here (403) before is the
     request valid (422), so the date and body are read only after the permission checks."""
@@ -223,7 +224,7 @@ async def put_count(
     if problem:
         raise Forbidden(problem)
 
-    async def attempt() -> tuple[dict[str, Any], bool]:
+    async def attempt() -> tuple[dict[str, Any], str]:
         offices = await lock_offices(session, [office_code])
         office = offices.get(office_code)
         if office is None:
@@ -249,7 +250,7 @@ async def put_count(
                 )
         (row,) = await _write(session, actor, offices, [item])
         await session.commit()
-        return _count_json(item.office, row), row.outcome == "created"
+        return _count_json(item.office, row), str(row.outcome)
 
     return await with_retry(session, attempt)
 

@@ -4,6 +4,7 @@ Values are drawn from a generator seeded by office and date, so loading twice on
 day writes the same numbers (and changes nothing the second time)."""
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -21,34 +22,86 @@ DEMO_ACTOR = Actor(token_id=None, role="admin", name="rekam demo")
 DEMO_NOTE = "demo"
 TIMEZONE = "Asia/Makassar"
 DAYS = 120
-# In Kemendagri order: Mariso is 73.71.01, Kepulauan Sangkarrang 73.71.15.
-KECAMATAN = [
-    "Mariso",
-    "Mamajang",
-    "Makassar",
-    "Ujung Pandang",
-    "Wajo",
-    "Bontoala",
-    "Tallo",
-    "Ujung Tanah",
-    "Panakkukang",
-    "Tamalate",
-    "Biringkanaya",
-    "Manggala",
-    "Rappocini",
-    "Tamalanrea",
-    "Kepulauan Sangkarrang",
-]
 CITY = "73.71"
 DUKCAPIL = "MKS-DUKCAPIL"
-# Offices that have not reported yet today, so the dashboard has someone to chase.
-LATE_TODAY = {"MKS-TALLO", "MKS-WAJO"}
 ELIGIBLE = 1_216_381
 RECORDED_AT_START = 875_794  # 72% of ELIGIBLE
+# Mean recordings on a weekday: about 500 a day citywide, 60 of them at the Dukcapil office
+# and the rest at the kecamatan offices in proportion to their residents.
+DUKCAPIL_MEAN = 60.0
+KECAMATAN_MEAN_TOTAL = 435.0
+# The city's daily target is its offices' targets added up: 100 at Dukcapil, 900 shared.
+CITY_DAILY_TARGET = 1000
+DUKCAPIL_DAILY_TARGET = 100
 
 
-def office_code(name: str) -> str:
-    return "MKS-" + name.upper().replace(" ", "-")
+@dataclass(frozen=True, slots=True)
+class Kecamatan:
+    name: str
+    # Residents in thousands, rounded: its share of the city's eligible figure, daily
+    # target and recordings.
+    population: int
+    # Percent of the city's coverage this kecamatan sits at, so the children table has
+    # something to sort: its share of the city's recorded figure population times this.
+    coverage_index: int
+
+    @property
+    def office(self) -> str:
+        return "MKS-" + self.name.upper().replace(" ", "-")
+
+
+# In Kemendagri order: Mariso is 73.71.01, Kepulauan Sangkarrang 73.71.15.
+KECAMATAN = [
+    Kecamatan("Mariso", 60, 102),
+    Kecamatan("Mamajang", 61, 106),
+    Kecamatan("Makassar", 84, 98),
+    Kecamatan("Ujung Pandang", 28, 110),
+    Kecamatan("Wajo", 31, 104),
+    Kecamatan("Bontoala", 57, 96),
+    Kecamatan("Tallo", 145, 92),
+    Kecamatan("Ujung Tanah", 35, 94),
+    Kecamatan("Panakkukang", 148, 103),
+    Kecamatan("Tamalate", 181, 97),
+    Kecamatan("Biringkanaya", 209, 95),
+    Kecamatan("Manggala", 146, 100),
+    Kecamatan("Rappocini", 170, 105),
+    Kecamatan("Tamalanrea", 115, 108),
+    Kecamatan("Kepulauan Sangkarrang", 14, 85),
+]
+# Offices that have not reported yet today, so the dashboard has someone to chase.
+LATE_TODAY = {"MKS-TALLO", "MKS-WAJO"}
+
+
+def kecamatan_code(number: int) -> str:
+    return f"{CITY}.{number:02d}"
+
+
+def split(total: int, weights: list[int]) -> list[int]:
+    """`total` shared in proportion to `weights`, in whole numbers that add up to it exactly
+    (largest remainder: each gets its floor, the leftover units go to the largest fractions,
+    earlier entries first on a tie)."""
+    whole = sum(weights)
+    shares = [total * weight // whole for weight in weights]
+    leftover = total - sum(shares)
+    by_fraction = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % whole))
+    for i in by_fraction[:leftover]:
+        shares[i] += 1
+    return shares
+
+
+def kecamatan_targets() -> list[int]:
+    """Daily targets of the kecamatan (and of their offices), in Kemendagri order."""
+    return split(CITY_DAILY_TARGET - DUKCAPIL_DAILY_TARGET, [k.population for k in KECAMATAN])
+
+
+def kecamatan_figures() -> dict[str, FigureIn]:
+    """Each kecamatan's share of the city's figure; the shares sum to the city's exactly."""
+    eligible = split(ELIGIBLE, [k.population for k in KECAMATAN])
+    recorded = split(RECORDED_AT_START, [k.population * k.coverage_index for k in KECAMATAN])
+    return {
+        kecamatan_code(number): FigureIn(eligible=eligible[i], recorded=recorded[i])
+        for i, number in enumerate(range(1, len(KECAMATAN) + 1))
+    }
 
 
 def _election_day(today: date) -> date:
@@ -60,7 +113,7 @@ def _recordings(office: str, day: date, mean: float, today: date) -> int:
     if day.weekday() == 6:
         return rng.randint(0, 2)
     if day.weekday() == 5:
-        mean *= 0.15
+        mean *= 0.05  # a few Saturday appointments
     days_to_election = (_election_day(today) - day).days
     if 0 <= days_to_election < 21:
         mean *= 1.6  # residents rush to record before they can vote with an e-KTP
@@ -68,7 +121,10 @@ def _recordings(office: str, day: date, mean: float, today: date) -> int:
 
 
 def demo_counts(today: date) -> list[CountWrite]:
-    offices = [(DUKCAPIL, 60.0)] + [(office_code(name), 29.0) for name in KECAMATAN]
+    residents = sum(k.population for k in KECAMATAN)
+    offices = [(DUKCAPIL, DUKCAPIL_MEAN)] + [
+        (k.office, KECAMATAN_MEAN_TOTAL * k.population / residents) for k in KECAMATAN
+    ]
     return [
         CountWrite(code, day, _recordings(code, day, mean, today), DEMO_NOTE)
         for offset in range(DAYS)
@@ -82,6 +138,8 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
     """Load (or refresh) the demo; returns the batch summary of its counts."""
     today = today_in(TIMEZONE)
     start = today - timedelta(days=DAYS - 1)
+    # The published figures the counts build on: the day before the first demo count.
+    figure_day = start - timedelta(days=1)
     deadline = today + timedelta(days=365)
     await put_region(
         session,
@@ -96,7 +154,7 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
         code=CITY,
         data=RegionIn(
             name="Kota Makassar",
-            daily_target=1000,
+            daily_target=CITY_DAILY_TARGET,
             coverage_target=Decimal("0.85"),
             coverage_deadline=deadline,
         ),
@@ -109,28 +167,39 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
             name="Dinas Dukcapil Kota Makassar",
             region=CITY,
             kind="dukcapil",
-            daily_target=100,
+            daily_target=DUKCAPIL_DAILY_TARGET,
             timezone=TIMEZONE,
         ),
     )
-    for number, name in enumerate(KECAMATAN, start=1):
-        code = f"{CITY}.{number:02d}"
-        await put_region(session, code=code, data=RegionIn(name=name, daily_target=60))
+    for number, (kecamatan, daily_target) in enumerate(
+        zip(KECAMATAN, kecamatan_targets(), strict=True), start=1
+    ):
+        await put_region(
+            session,
+            code=kecamatan_code(number),
+            data=RegionIn(name=kecamatan.name, daily_target=daily_target),
+        )
         await put_office(
             session,
-            code=office_code(name),
+            code=kecamatan.office,
             default_timezone=TIMEZONE,
             data=OfficeIn(
-                name=f"Kantor Kecamatan {name}", region=code, daily_target=60, timezone=TIMEZONE
+                name=f"Kantor Kecamatan {kecamatan.name}",
+                region=kecamatan_code(number),
+                daily_target=daily_target,
+                timezone=TIMEZONE,
             ),
         )
-    # The published figure the counts build on: the day before the first demo count.
     await put_figure(
         session,
         code=CITY,
-        day=start - timedelta(days=1),
+        day=figure_day,
         data=FigureIn(eligible=ELIGIBLE, recorded=RECORDED_AT_START),
     )
+    # The city's figure stands for the whole city; these only give each row of its
+    # children table a coverage of its own.
+    for code, figure in kecamatan_figures().items():
+        await put_figure(session, code=code, day=figure_day, data=figure)
     summary = await write_batch(
         session,
         actor=DEMO_ACTOR,

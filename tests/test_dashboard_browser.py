@@ -1,0 +1,463 @@
+"""The dashboard in a real headless browser, over a running service holding the demo.
+
+Debian's chromium (scripts/install-browser.sh) is driven by Playwright, which never downloads
+a browser of its own. Every run leaves screenshots in artifacts/screenshots/."""
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+
+from tests.conftest import ADMIN, ROOT, LiveServer
+from tests.test_demo import rekam_demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+TESTIDS = [
+    "headline-coverage",
+    "headline-recorded",
+    "headline-eligible",
+    "headline-day-recordings",
+    "headline-day-target",
+    "headline-required-per-day",
+    "headline-days-left",
+    "headline-projected-date",
+    "headline-on-track",
+    "children-table",
+    "offices-table",
+    "missing-list",
+    "breadcrumbs",
+    "lang-toggle",
+    "as-of-input",
+    "token-input",
+    "demo-banner",
+    "error-banner",
+]
+MONTHS_ID = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
+DASH = "—"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"{CHROMIUM} is absent: run scripts/install-browser.sh (CI does)",
+)
+
+
+# The Indonesian way of writing numbers and dates, as the dashboard must show them.
+
+
+def id_int(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}".replace(",", ".")
+
+
+def id_percent(value: float | None) -> str:
+    """One decimal, comma as the decimal mark: 0.7241 -> "72,4%" (halves round away from 0)."""
+    if value is None:
+        return DASH
+    percent = (Decimal(repr(value)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    whole, fraction = f"{percent:.1f}".split(".")
+    return f"{id_int(int(whole))},{fraction}%"
+
+
+def id_date(value: str | None) -> str:
+    if value is None:
+        return DASH
+    day = date.fromisoformat(value)
+    return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+
+
+# The service, the browser, and a page on the dashboard.
+
+
+@dataclass
+class Dashboard:
+    base_url: str
+    viewer: str
+
+    def api(self, path: str, **params: str) -> Any:
+        response = httpx.get(
+            self.base_url + "/api/v1" + path,
+            params=params,
+            headers={"Authorization": f"Bearer {self.viewer}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="module")
+def dashboard(server_url: str) -> Iterator[Dashboard]:
+    server = LiveServer(server_url, "dash")
+    try:
+        rekam_demo(server.database_url)
+        server.start()
+        created = httpx.post(
+            server.base_url + "/api/v1/tokens",
+            json={"role": "viewer", "name": "dashboard test"},
+            headers=ADMIN,
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        yield Dashboard(server.base_url, created.json()["token"])
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+@dataclass
+class Console:
+    errors: list[str] = field(default_factory=list)
+
+    def on_message(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def on_page_error(self, error: Exception) -> None:
+        self.errors.append(f"uncaught: {error}")
+
+
+async def open_page(
+    browser: Browser, dashboard: Dashboard, *, width: int = 1280, token: str | None = ""
+) -> tuple[Page, Console]:
+    """A fresh browser profile with the viewer token in localStorage (or, with token=None,
+    none at all), its console errors collected."""
+    # An Indonesian reader's browser; the page must not rely on it for its own formats.
+    context = await browser.new_context(
+        viewport={"width": width, "height": 900}, locale="id-ID", timezone_id="Asia/Makassar"
+    )
+    token = dashboard.viewer if token == "" else token
+    if token is not None:
+        await context.add_init_script(f"localStorage.setItem('rekam.token', {token!r});")
+    page = await context.new_page()
+    console = Console()
+    page.on("console", console.on_message)
+    page.on("pageerror", console.on_page_error)
+    return page, console
+
+
+async def wait_ready(page: Page, heading: str | None = None) -> None:
+    """Until the view has loaded (and shows `heading`, when a new view was asked for)."""
+    await page.wait_for_function(
+        """(heading) => document.body.dataset.state === 'ready'
+             && (heading === null || document.querySelector('h1')?.textContent === heading)""",
+        arg=heading,
+        timeout=20_000,
+    )
+
+
+async def goto(page: Page, dashboard: Dashboard, route: str, heading: str | None = None) -> None:
+    await page.goto(f"{dashboard.base_url}/dashboard#{route}")
+    await wait_ready(page, heading)
+
+
+async def text_of(page: Page, testid: str) -> str:
+    return (await page.get_by_test_id(testid).inner_text()).strip()
+
+
+async def shoot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def close(page: Page) -> None:
+    await page.context.close()
+
+
+# Tests
+
+
+async def test_root_redirects_to_the_dashboard_which_loads_without_console_errors(
+    browser, dashboard
+):
+    page, console = await open_page(browser, dashboard)
+
+    await page.goto(dashboard.base_url + "/")
+    await wait_ready(page, "Indonesia")
+    await shoot(page, "nation")
+
+    assert page.url.startswith(dashboard.base_url + "/dashboard#/region/ID")
+    assert await page.evaluate("document.documentElement.lang") == "id"
+    for testid in TESTIDS:
+        assert await page.get_by_test_id(testid).count() == 1, testid
+    assert await page.get_by_test_id("demo-banner").is_visible()
+    assert not await page.get_by_test_id("error-banner").is_visible()
+    assert await text_of(page, "lang-toggle") == "English"
+    assert console.errors == []
+    await close(page)
+
+
+@pytest.mark.parametrize(("code", "name"), [("73.71", "Kota Makassar"), ("ID", "Indonesia")])
+async def test_headline_numbers_are_the_api_numbers_written_the_indonesian_way(
+    browser, dashboard, code, name
+):
+    page, console = await open_page(browser, dashboard)
+
+    await goto(page, dashboard, f"/region/{code}", name)
+    progress = dashboard.api(f"/progress/{code}")
+    await shoot(page, f"region-{code}")
+
+    target = progress["target"]
+    assert await text_of(page, "headline-coverage") == id_percent(progress["coverage"])
+    assert await text_of(page, "headline-recorded") == id_int(progress["recorded"])
+    assert await text_of(page, "headline-eligible") == id_int(progress["eligible"])
+    assert await text_of(page, "headline-day-recordings") == id_int(progress["day"]["recordings"])
+    assert await text_of(page, "headline-day-target") == id_int(progress["day"]["target"])
+    assert await text_of(page, "headline-required-per-day") == id_int(target["required_per_day"])
+    assert await text_of(page, "headline-days-left") == id_int(target["days_left"])
+    assert await text_of(page, "headline-projected-date") == id_date(target["projected_date"])
+    on_track = page.get_by_test_id("headline-on-track")
+    expected = (
+        ("Sesuai jadwal", "status-ok")
+        if target["on_track"]
+        else (
+            "Tidak sesuai jadwal",
+            "status-bad",
+        )
+    )
+    assert (await on_track.inner_text()).strip() == expected[0]
+    assert expected[1] in (await on_track.get_attribute("class") or "")
+    assert console.errors == []
+    await close(page)
+
+
+async def test_the_demo_city_shows_its_targets_and_a_recognisable_headline(browser, dashboard):
+    page, _ = await open_page(browser, dashboard)
+
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+
+    # Grouped with dots, a comma before the one decimal: the Indonesian way, from the API.
+    assert await text_of(page, "headline-eligible") == "1.216.381"
+    assert await text_of(page, "headline-day-target") == "1.000"
+    coverage = await text_of(page, "headline-coverage")
+    assert coverage.endswith("%")
+    assert "," in coverage
+    await close(page)
+
+
+async def test_drilling_down_from_the_nation_to_a_kecamatan_by_clicking(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/ID", "Indonesia")
+
+    for code, name in [("73", "Sulawesi Selatan"), ("73.71", "Kota Makassar")]:
+        await page.get_by_test_id("children-table").locator(f'tr[data-code="{code}"] a').click()
+        await wait_ready(page, name)
+    await shoot(page, "drill-city")
+    await page.get_by_test_id("children-table").locator('tr[data-code="73.71.01"] a').click()
+    await wait_ready(page, "Mariso")
+    await shoot(page, "drill-kecamatan")
+
+    assert page.url.endswith("#/region/73.71.01")
+    crumbs = await page.get_by_test_id("breadcrumbs").locator("li").all_inner_texts()
+    assert [c.strip() for c in crumbs] == [
+        "Indonesia",
+        "Sulawesi Selatan",
+        "Kota Makassar",
+        "Mariso",
+    ]
+    mariso = dashboard.api("/progress/73.71.01")
+    assert await text_of(page, "headline-coverage") == id_percent(mariso["coverage"])
+    offices = page.get_by_test_id("offices-table").locator("tbody tr")
+    assert await offices.count() == 1
+    assert await offices.first.get_attribute("data-code") == "MKS-MARISO"
+
+    # And back up through the breadcrumbs.
+    await page.get_by_test_id("breadcrumbs").get_by_role("link", name="Kota Makassar").click()
+    await wait_ready(page, "Kota Makassar")
+    assert page.url.endswith("#/region/73.71")
+    assert console.errors == []
+    await close(page)
+
+
+async def test_the_city_children_table_shows_each_kecamatan_coverage_and_sorts(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    children = dashboard.api("/progress/73.71")["children"]
+    table = page.get_by_test_id("children-table")
+
+    async def order() -> list[str]:
+        return [
+            await row.get_attribute("data-code") or ""
+            for row in await table.locator("tbody tr").all()
+        ]
+
+    assert await order() == [child["code"] for child in children]
+    shown = [t.strip() for t in await table.locator("tbody .pct").all_inner_texts()]
+    assert shown == [id_percent(child["coverage"]) for child in children]
+
+    await table.locator('[data-sort-key="coverage"]').click()
+    ascending = [c["code"] for c in sorted(children, key=lambda c: c["coverage"])]
+    assert await order() == ascending
+    await page.get_by_test_id("children-table").locator('[data-sort-key="coverage"]').click()
+    assert await order() == ascending[::-1]
+    assert console.errors == []
+    await close(page)
+
+
+async def test_offices_not_reported_today_are_listed(browser, dashboard):
+    page, _ = await open_page(browser, dashboard)
+
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+
+    missing = await page.get_by_test_id("missing-list").locator("li").all_inner_texts()
+    assert sorted(m.strip() for m in missing) == sorted(
+        dashboard.api("/progress/73.71")["reporting"]["missing"]
+    )
+    assert sorted(m.strip() for m in missing) == ["MKS-TALLO", "MKS-WAJO"]
+    await close(page)
+
+
+async def test_the_office_view_opens_from_the_offices_table(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+
+    await page.get_by_test_id("offices-table").locator('tr[data-code="MKS-DUKCAPIL"] a').click()
+    await wait_ready(page, "Dinas Dukcapil Kota Makassar")
+    await shoot(page, "office")
+
+    progress = dashboard.api("/offices/MKS-DUKCAPIL/progress")
+    assert await text_of(page, "headline-day-recordings") == id_int(progress["day"]["recordings"])
+    assert await text_of(page, "office-total") == id_int(progress["total"])
+    crumbs = await page.get_by_test_id("breadcrumbs").locator("li").all_inner_texts()
+    assert [c.strip() for c in crumbs][-2:] == ["Kota Makassar", "Dinas Dukcapil Kota Makassar"]
+    assert console.errors == []
+    await close(page)
+
+
+async def test_the_daily_chart_has_90_days_a_target_line_and_a_coverage_line(browser, dashboard):
+    page, _ = await open_page(browser, dashboard)
+
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+
+    assert await page.locator('[data-testid="chart-daily"] .bars rect').count() == 90
+    assert await page.locator('[data-testid="chart-daily"] path.target-line').count() == 1
+    assert await page.locator('[data-testid="chart-coverage"] path.coverage-line').count() == 1
+    await close(page)
+
+
+async def test_as_of_shows_the_figures_of_the_chosen_date(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    today = date.fromisoformat(dashboard.api("/progress/73.71")["as_of"])
+    chosen = (today - timedelta(days=10)).isoformat()
+
+    await page.get_by_test_id("as-of-input").fill(chosen)
+    # Ready again, and showing the chosen date (not still the view of today).
+    await page.wait_for_function(
+        """([day, label]) => location.hash.endsWith('as_of=' + day)
+             && document.body.dataset.state === 'ready'
+             && document.querySelector('.view-head p').textContent.includes('data per ' + label)""",
+        arg=[chosen, id_date(chosen)],
+    )
+    await shoot(page, "as-of")
+
+    progress = dashboard.api("/progress/73.71", as_of=chosen)
+    assert progress["as_of"] == chosen
+    assert await text_of(page, "headline-recorded") == id_int(progress["recorded"])
+    assert await text_of(page, "headline-day-recordings") == id_int(progress["day"]["recordings"])
+    assert await text_of(page, "headline-days-left") == id_int(progress["target"]["days_left"])
+    assert id_date(chosen) in await page.locator(".view-head p").inner_text()
+    assert console.errors == []
+    await close(page)
+
+
+async def test_english_toggle_changes_words_but_not_number_format(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    before = await text_of(page, "headline-eligible")
+
+    await page.get_by_test_id("lang-toggle").click()
+    await shoot(page, "english")
+
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    assert await text_of(page, "lang-toggle") == "Bahasa Indonesia"
+    assert await text_of(page, "headline-on-track") in ("On track", "Behind schedule")
+    assert await text_of(page, "headline-eligible") == before == "1.216.381"
+    assert await page.evaluate("localStorage.getItem('rekam.lang')") == "en"
+    await page.reload()
+    await wait_ready(page, "Kota Makassar")
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    assert console.errors == []
+    await close(page)
+
+
+async def test_without_a_token_the_page_asks_for_one_and_uses_the_one_typed(browser, dashboard):
+    page, console = await open_page(browser, dashboard, token=None)
+
+    await page.goto(f"{dashboard.base_url}/dashboard#/region/73.71")
+    await page.wait_for_function("() => document.body.dataset.state === 'error'")
+    banner = page.get_by_test_id("error-banner")
+    assert await banner.is_visible()
+    assert "token" in (await banner.inner_text()).lower()
+    await shoot(page, "no-token")
+
+    await page.get_by_test_id("token-input").fill(dashboard.viewer)
+    await page.get_by_test_id("token-input").press("Enter")
+    await wait_ready(page, "Kota Makassar")
+
+    assert not await banner.is_visible()
+    assert await page.evaluate("localStorage.getItem('rekam.token')") == dashboard.viewer
+    # Only the refused requests themselves, never a script error.
+    assert all("401" in error for error in console.errors), console.errors
+    await close(page)
+
+
+async def test_the_page_refreshes_every_60_seconds(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await page.clock.install()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    loaded = len(asked)
+
+    await page.clock.run_for(50_000)
+    quiet = len(asked) == loaded
+    async with page.expect_request(lambda request: "/api/v1/progress/73.71" in request.url):
+        await page.clock.run_for(11_000)
+    await wait_ready(page, "Kota Makassar")
+
+    assert quiet, "the page fetched again before 60 s had passed"
+    assert console.errors == []
+    await close(page)
+
+
+@pytest.mark.parametrize(
+    ("route", "heading", "name"),
+    [
+        ("/region/ID", "Indonesia", "phone-nation"),
+        ("/region/73.71", "Kota Makassar", "phone-city"),
+        ("/office/MKS-DUKCAPIL", "Dinas Dukcapil Kota Makassar", "phone-office"),
+    ],
+)
+async def test_usable_at_360_pixels_without_sideways_scrolling(
+    browser, dashboard, route, heading, name
+):
+    page, console = await open_page(browser, dashboard, width=360)
+
+    await goto(page, dashboard, route, heading)
+    await shoot(page, name)
+
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert console.errors == []
+    await close(page)
