@@ -21,6 +21,7 @@ from app.db import SessionDep
 from app.errors import UnsupportedMediaType
 from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut
 from app.services import batch_input, counts
+from app.services.offices import get_office
 
 router = APIRouter(prefix="/api/v1", tags=["counts"], responses=API_ERRORS)
 
@@ -78,7 +79,7 @@ async def list_counts(
     end: ToQuery = None,
 ) -> CountListOut:
     """An office's counts by date; by default the last 31 days of its calendar."""
-    today = today_in(await counts.office_timezone(session, code))
+    today = today_in((await get_office(session, code))["timezone"])
     start, end = default_range(start, end, today, LIST_DAYS)
     check_range(start, end)
     found = await counts.list_counts(session, office=code, start=start, end=end)

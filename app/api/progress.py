@@ -20,7 +20,8 @@ from app.db import SessionDep
 from app.errors import Invalid
 from app.schemas import IsoDate, OfficeProgressOut, ProgressOut, SeriesOut
 from app.services import progress
-from app.services.offices import check_code
+from app.services.offices import get_office
+from app.services.regions import get_region
 
 router = APIRouter(prefix="/api/v1", tags=["progress"], responses=API_ERRORS)
 
@@ -45,7 +46,6 @@ async def region_progress(
     days: Days = 7,
 ) -> ProgressOut:
     """Coverage, the day, the trailing window, the target and reporting of a region."""
-    regions.parse(code)
     as_of = as_of or today_in(request.app.state.settings.timezone)
     window_start(as_of, days)
     body = await progress.region_progress(session, code=code, as_of=as_of, days=days)
@@ -63,7 +63,6 @@ async def region_series(
     bucket: Literal["day", "week", "month"] = "day",
 ) -> SeriesOut:
     """Recordings per day, ISO week or month, with recorded and coverage at each end."""
-    regions.parse(code)
     today = today_in(request.app.state.settings.timezone)
     if start is None:
         window_start(end or today, SERIES_DAYS)
@@ -78,8 +77,7 @@ async def office_progress(
     code: OfficeCode, session: SessionDep, _: Reader, as_of: AsOf = None, days: Days = 7
 ) -> OfficeProgressOut:
     """An office's day, trailing window, total and last report."""
-    check_code(code)
-    office = await progress.office_row(session, code)
+    office = await get_office(session, code)
     as_of = as_of or today_in(office["timezone"])
     window_start(as_of, days)
     body = await progress.office_progress(session, office=office, as_of=as_of, days=days)
@@ -107,7 +105,7 @@ async def counts_csv(
         window_start(end or today, SERIES_DAYS)
     start, end = default_range(start, end, today, SERIES_DAYS)
     check_range(start, end)
-    await progress.region_row(session, region)
+    await get_region(session, region)
     return StreamingResponse(
         progress.counts_csv(session, region=region, start=start, end=end),
         media_type="text/csv",

@@ -16,7 +16,7 @@ from app.auth import Actor
 from app.clock import now, today_in
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from app.schemas import CountIn, parse_date
-from app.services.offices import OfficeRow, check_code, lock_offices
+from app.services.offices import OfficeRow, check_code, get_office, lock_offices
 from app.services.tallies import TALLY_CTES
 
 T = TypeVar("T")
@@ -384,16 +384,8 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
     await with_retry(session, attempt)
 
 
-async def _office_id(session: AsyncSession, code: str) -> int:
-    check_code(code)
-    office_id = await session.scalar(text("SELECT id FROM offices WHERE code = :c"), {"c": code})
-    if office_id is None:
-        raise NotFound(f"no office {code}")
-    return int(office_id)
-
-
 async def get_count(session: AsyncSession, *, office: str, day: date) -> dict[str, Any]:
-    office_id = await _office_id(session, office)
+    office_id = (await get_office(session, office))["id"]
     row = (
         await session.execute(
             text("SELECT * FROM counts WHERE office_id = :o AND date = :d"),
@@ -408,7 +400,7 @@ async def get_count(session: AsyncSession, *, office: str, day: date) -> dict[st
 async def list_counts(
     session: AsyncSession, *, office: str, start: date, end: date
 ) -> list[dict[str, Any]]:
-    office_id = await _office_id(session, office)
+    office_id = (await get_office(session, office))["id"]
     rows = await session.execute(
         text("SELECT * FROM counts WHERE office_id = :o AND date BETWEEN :s AND :e ORDER BY date"),
         {"o": office_id, "s": start, "e": end},
@@ -416,16 +408,8 @@ async def list_counts(
     return [_count_json(office, row) for row in rows]
 
 
-async def office_timezone(session: AsyncSession, office: str) -> str:
-    check_code(office)
-    tz = await session.scalar(text("SELECT timezone FROM offices WHERE code = :c"), {"c": office})
-    if tz is None:
-        raise NotFound(f"no office {office}")
-    return str(tz)
-
-
 async def count_history(session: AsyncSession, *, office: str, day: date) -> list[dict[str, Any]]:
-    office_id = await _office_id(session, office)
+    office_id = (await get_office(session, office))["id"]
     rows = await session.execute(
         text(
             """

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import regions
 from app.errors import Invalid, NotFound
 from app.schemas import OfficeIn
+from app.services.regions import get_region
 from app.services.tallies import TALLY_CTES
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -37,10 +38,11 @@ def check_code(code: str) -> None:
 
 
 async def get_office(session: AsyncSession, code: str) -> dict[str, Any]:
+    """The office's fields, with its internal id for the queries that need it."""
     check_code(code)
     row = (
         await session.execute(
-            text(f"SELECT {COLUMNS} FROM offices WHERE code = :code"), {"code": code}
+            text(f"SELECT id, {COLUMNS} FROM offices WHERE code = :code"), {"code": code}
         )
     ).one_or_none()
     if row is None:
@@ -50,10 +52,7 @@ async def get_office(session: AsyncSession, code: str) -> dict[str, Any]:
 
 async def list_offices(session: AsyncSession, *, region: str) -> list[dict[str, Any]]:
     """Offices in the region or anywhere under it."""
-    regions.parse(region)
-    found = await session.scalar(text("SELECT 1 FROM regions WHERE code = :r"), {"r": region})
-    if found is None:
-        raise NotFound(f"no region {region}")
+    await get_region(session, region)
     rows = await session.execute(
         text(
             f"""

@@ -12,10 +12,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import regions
-from app.errors import NotFound
 from app.services import figures
 from app.services.figures import Anchor
+from app.services.regions import get_region
 
 MAX_MISSING = 500
 LAST_DATE = date.max
@@ -77,24 +76,6 @@ def month_end(day: date) -> date:
 
 def ratio(numerator: int, denominator: int | None) -> float | None:
     return None if not denominator else numerator / denominator
-
-
-async def region_row(session: AsyncSession, code: str) -> dict[str, Any]:
-    regions.parse(code)
-    row = (
-        await session.execute(
-            text(
-                """
-                SELECT code, name, level, depth, daily_target, coverage_target, coverage_deadline
-                FROM regions WHERE code = :code
-                """
-            ),
-            {"code": code},
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no region {code}")
-    return dict(row._mapping)
 
 
 async def counts_through(
@@ -193,7 +174,7 @@ async def region_progress(
     session: AsyncSession, *, code: str, as_of: date, days: int
 ) -> dict[str, Any]:
     """The progress body of one region at as_of, with its children and own offices."""
-    region = await region_row(session, code)
+    region = await get_region(session, code)
     depth = region["depth"]
     start = as_of - timedelta(days=days - 1)
     children = [
@@ -324,7 +305,7 @@ async def region_series(
     session: AsyncSession, *, code: str, start: date, end: date, bucket: str
 ) -> dict[str, Any]:
     """Recordings per bucket, and recorded, eligible and coverage at each bucket's end."""
-    region = await region_row(session, code)
+    region = await get_region(session, code)
     depth = region["depth"]
     spans = buckets(start, end, bucket)
     recordings = await _series_recordings(session, code, spans, bucket)
@@ -372,23 +353,6 @@ async def region_series(
         "bucket": bucket,
         "points": points,
     }
-
-
-async def office_row(session: AsyncSession, code: str) -> dict[str, Any]:
-    row = (
-        await session.execute(
-            text(
-                """
-                SELECT id, code, name, kind, region, daily_target, timezone
-                FROM offices WHERE code = :code
-                """
-            ),
-            {"code": code},
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no office {code}")
-    return dict(row._mapping)
 
 
 async def office_progress(

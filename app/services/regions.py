@@ -15,9 +15,12 @@ COLUMNS = "code, name, level, parent, daily_target, coverage_target, coverage_de
 
 
 async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
+    """The region's fields, with its depth (0 for the nation) for the progress queries."""
     regions.parse(code)
     row = (
-        await session.execute(text(f"SELECT {COLUMNS} FROM regions WHERE code = :c"), {"c": code})
+        await session.execute(
+            text(f"SELECT depth, {COLUMNS} FROM regions WHERE code = :c"), {"c": code}
+        )
     ).one_or_none()
     if row is None:
         raise NotFound(f"no region {code}")
