@@ -3,14 +3,16 @@
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Actor
@@ -44,10 +46,20 @@ def _database_url(settings: Settings) -> str:
     return url
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str, wait_seconds: float = 0) -> None:
+    """Bring the schema to the latest, waiting up to wait_seconds for the database to answer."""
     from app.migrate import upgrade
 
-    upgrade(url)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            upgrade(url)
+            return
+        except (OSError, OperationalError, InterfaceError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            print(f"waiting for the database: {str(error).splitlines()[0]}", file=sys.stderr)
+            time.sleep(2)
 
 
 async def _in_session(
@@ -72,7 +84,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings()
     url = _database_url(settings)
-    _migrate(url)
+    # A container may start before its database: wait for it rather than fail at once.
+    _migrate(url, wait_seconds=args.wait_for_database)
     if args.demo_if_empty:
         from app.services.demo import load_demo_if_empty
 
@@ -86,6 +99,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         f"Rekam serving on http://{args.host}:{args.port}  (dashboard: /dashboard, API docs: /docs)"
     )
     print("Get an admin token with:  .venv/bin/rekam token create --role admin --name me")
+    # On SIGTERM uvicorn lets the requests in flight finish, then raises the signal again, and
+    # the process would die of it after a clean stop; a clean stop exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -159,6 +175,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--wait-for-database",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="how long to wait for the database at start (default 60)",
+    )
     serve.add_argument(
         "--demo-if-empty", action="store_true", help="load the Makassar demo into an empty database"
     )
