@@ -20,6 +20,12 @@ def days_between(start: date, end: date) -> int:
     return (end - start).days + 1
 
 
+def month_end(day: date) -> date:
+    if day.month == 12:
+        return day.replace(day=31)
+    return day.replace(month=day.month + 1, day=1) - timedelta(days=1)
+
+
 def default_range(
     start: date | None, end: date | None, today: date, days: int
 ) -> tuple[date, date]:

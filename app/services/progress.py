@@ -12,23 +12,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clock import month_end
 from app.services import figures
 from app.services.figures import Anchor
 from app.services.regions import get_region
+from app.services.tallies import counts_through
 
 MAX_MISSING = 500
 LAST_DATE = date.max
-
-_COUNTS_THROUGH = """
-SELECT x.code,
-       coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = x.code), 0)
-     - coalesce((SELECT sum(recordings) FROM region_months m
-                 WHERE m.region = x.code AND m.month > :month), 0)
-     - coalesce((SELECT sum(recordings) FROM region_days d
-                 WHERE d.region = x.code AND d.date > :as_of AND d.date <= :month_end), 0)
-       AS counts_through
-FROM unnest(CAST(:codes AS text[])) AS x(code)
-"""
 
 _DAYS = """
 SELECT region, date, sum(recordings) AS recordings FROM region_days
@@ -64,34 +55,8 @@ GROUP BY o.id ORDER BY o.code COLLATE "C"
 """
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def month_end(day: date) -> date:
-    if day.month == 12:
-        return day.replace(day=31)
-    return day.replace(month=day.month + 1, day=1) - timedelta(days=1)
-
-
 def ratio(numerator: int, denominator: int | None) -> float | None:
     return None if not denominator else numerator / denominator
-
-
-async def counts_through(
-    session: AsyncSession, codes: Sequence[str], as_of: date
-) -> dict[str, int]:
-    """Each region's subtree counts dated up to as_of, from the tallies."""
-    rows = await session.execute(
-        text(_COUNTS_THROUGH),
-        {
-            "codes": list(codes),
-            "as_of": as_of,
-            "month": _month_start(as_of),
-            "month_end": month_end(as_of),
-        },
-    )
-    return {row.code: int(row.counts_through) for row in rows}
 
 
 async def daily_recordings(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import regions
 from app.errors import Invalid, NotFound
 from app.schemas import FigureIn, RegionIn
-from app.services.tallies import COUNTS_THROUGH
+from app.services.tallies import counts_through
 
 COLUMNS = "code, name, level, parent, daily_target, coverage_target, coverage_deadline"
 
@@ -96,7 +96,7 @@ async def put_figure(
     # Count writers wait while this runs, so counts_through is exact when it is stored and
     # every later count write sees the figure and keeps it exact.
     await session.execute(text("LOCK TABLE counts IN SHARE MODE"))
-    counts_through = await session.scalar(text(COUNTS_THROUGH), {"region": code, "date": day})
+    through = (await counts_through(session, [code], day))[code]
     row = (
         await session.execute(
             text(
@@ -109,7 +109,7 @@ async def put_figure(
                 RETURNING date, eligible, recorded, (xmax = 0) AS created
                 """
             ),
-            {"region": code, "date": day, "counts_through": counts_through, **data.model_dump()},
+            {"region": code, "date": day, "counts_through": through, **data.model_dump()},
         )
     ).one()
     await session.commit()

@@ -8,6 +8,13 @@ of deadlocking. Nation and province rows are spread over SHARDS rows per key (by
 so the whole country does not queue on one row.
 """
 
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import month_end
 from app.models import SHARDS
 
 TALLY_CTES = f"""
@@ -48,13 +55,31 @@ tally_figures AS (
 )
 """
 
-# The sum of a region's subtree counts dated up to :date, from the summaries alone:
-# everything, less the months after :date's month, less the days after :date in its month.
-COUNTS_THROUGH = """
-SELECT coalesce((SELECT sum(recordings) FROM region_totals WHERE region = :region), 0)
-     - coalesce((SELECT sum(recordings) FROM region_months
-                 WHERE region = :region AND month > date_trunc('month', CAST(:date AS date))), 0)
-     - coalesce((SELECT sum(recordings) FROM region_days
-                 WHERE region = :region AND date > :date
-                   AND date < date_trunc('month', CAST(:date AS date)) + interval '1 month'), 0)
+# Each region's subtree counts dated up to :as_of, from the summaries alone: everything,
+# less the months after the month of :as_of, less the days after :as_of in its month.
+_COUNTS_THROUGH = """
+SELECT x.code,
+       coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = x.code), 0)
+     - coalesce((SELECT sum(recordings) FROM region_months m
+                 WHERE m.region = x.code AND m.month > :month), 0)
+     - coalesce((SELECT sum(recordings) FROM region_days d
+                 WHERE d.region = x.code AND d.date > :as_of AND d.date <= :month_end), 0)
+       AS counts_through
+FROM unnest(CAST(:codes AS text[])) AS x(code)
 """
+
+
+async def counts_through(
+    session: AsyncSession, codes: Sequence[str], as_of: date
+) -> dict[str, int]:
+    """Each region's subtree counts dated up to as_of."""
+    rows = await session.execute(
+        text(_COUNTS_THROUGH),
+        {
+            "codes": list(codes),
+            "as_of": as_of,
+            "month": as_of.replace(day=1),
+            "month_end": month_end(as_of),
+        },
+    )
+    return {row.code: int(row.counts_through) for row in rows}
