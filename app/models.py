@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -139,6 +140,10 @@ class Count(Base):
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Who reported on a date: reporting and exports read counts by date across offices.
+Index("ix_counts_date_office_id", Count.date, Count.office_id)
 
 
 class CountRevision(Base):

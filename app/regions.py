@@ -52,3 +52,11 @@ def parse(code: str) -> RegionCode:
 
 def is_valid(code: str) -> bool:
     return bool(_CODE.match(code))
+
+
+def sql_in_subtree(column: str, parameter: str = "region") -> str:
+    """A SQL condition: the region code in `column` is in the subtree of :parameter."""
+    return (
+        f"(CAST(:{parameter} AS text) = 'ID' OR {column} = :{parameter}"
+        f" OR {column} LIKE :{parameter} || '.%')"
+    )

@@ -1,67 +1,112 @@
-"""How official figures anchor the numbers of a region (pure functions, no I/O).
+"""How official figures anchor the numbers of a region.
 
 eligible(R, d) is R's latest eligible figure dated <= d, else the sum over R's children that
-have one. Unrolled, it is the sum over R's *frontier*: the regions in R's subtree with a
-figure and no ancestor (R included) between them and R that has one.
+have one. Unrolled, it is the sum over R's *frontier* at d: the regions of R's subtree with a
+figure dated <= d and no such figure on any ancestor between them and R (R included).
 
-recorded(R, d) is the same unrolling for recorded figures: the frontier's published values
-stand in for all counts below them dated up to their figure, so
+recorded(R, d) unrolls the same way for recorded figures: the frontier's published values
+stand in for all the counts below them dated up to their figure, so
     recorded(R, d) = counts_through(R, d) + sum over the frontier of (recorded - counts_through)
-where a figure's counts_through is the sum of its region's subtree counts up to its date.
+where a figure's counts_through is its region's subtree counts up to its date.
+
+Seen over time, a figure holds from its date until its region's next figure, and leaves the
+frontier for good once an ancestor below the top gets its first figure. So each kind of
+figure makes a step function of the date, built here in SQL from +/- events: its value (the
+sum above) and how many regions anchor it (none: eligible is null).
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from datetime import date
+from itertools import accumulate
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.regions import sql_in_subtree
+
+# :top is the depth of the regions whose numbers are asked for (R, or R's children); each
+# event is attributed to the region at that depth above it (`head`).
+_STEPS = f"""
+WITH kinds AS (
+    SELECT region, date, 'eligible' AS kind, eligible AS value FROM figures
+    WHERE {sql_in_subtree("region")} AND date <= :until AND eligible IS NOT NULL
+    UNION ALL
+    SELECT region, date, 'recorded', recorded - counts_through FROM figures
+    WHERE {sql_in_subtree("region")} AND date <= :until AND recorded IS NOT NULL
+),
+spans AS (
+    SELECT region, kind, date AS start, value,
+           lead(date) OVER (PARTITION BY region, kind ORDER BY date) AS next
+    FROM kinds
+),
+firsts AS (SELECT region, kind, min(start) AS first FROM spans GROUP BY region, kind),
+blocked AS (
+    SELECT s.region, s.kind, min(a.first) AS until
+    FROM firsts s
+    JOIN regions r ON r.code = s.region
+    CROSS JOIN LATERAL unnest(r.lineage[(:top + 1) : r.depth]) AS ancestor(code)
+    JOIN firsts a ON a.region = ancestor.code AND a.kind = s.kind
+    GROUP BY s.region, s.kind
+),
+live AS (
+    SELECT r.lineage[:top + 1] AS head, s.kind, s.start, least(s.next, b.until) AS stop, s.value
+    FROM spans s
+    JOIN regions r ON r.code = s.region
+    LEFT JOIN blocked b ON b.region = s.region AND b.kind = s.kind
+    WHERE b.until IS NULL OR s.start < b.until
+),
+events AS (
+    SELECT head, kind, start AS day, value, 1 AS anchors FROM live
+    UNION ALL
+    SELECT head, kind, stop, -value, -1 FROM live WHERE stop IS NOT NULL
+)
+SELECT head, kind, day, sum(value)::bigint AS value, sum(anchors)::int AS anchors
+FROM events WHERE head IS NOT NULL
+GROUP BY head, kind, day ORDER BY head, kind, day
+"""
 
 
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    region: str
-    lineage: tuple[str, ...]  # from the nation down to region, itself included
-    date: date
-    value: int  # the published eligible or recorded figure
-    counts_through: int = 0  # subtree counts up to date (recorded figures only)
+@dataclass(slots=True)
+class Steps:
+    """A step function of the date: the value and anchor count from each day on."""
+
+    days: list[date] = field(default_factory=list)
+    values: list[int] = field(default_factory=list)
+    anchors: list[int] = field(default_factory=list)
+
+    def at(self, day: date) -> tuple[int, int]:
+        i = bisect_right(self.days, day)
+        return (self.values[i - 1], self.anchors[i - 1]) if i else (0, 0)
 
 
-def latest(anchors: Iterable[Anchor], as_of: date) -> dict[str, Anchor]:
-    """Each region's latest anchor dated on or before as_of."""
-    found: dict[str, Anchor] = {}
-    for anchor in anchors:
-        if anchor.date <= as_of:
-            best = found.get(anchor.region)
-            if best is None or anchor.date > best.date:
-                found[anchor.region] = anchor
-    return found
+@dataclass(slots=True)
+class FigureSteps:
+    eligible: Steps = field(default_factory=Steps)
+    recorded: Steps = field(default_factory=Steps)
+
+    def eligible_at(self, day: date) -> int | None:
+        value, anchors = self.eligible.at(day)
+        return value if anchors else None
+
+    def adjustment_at(self, day: date) -> int:
+        """What the recorded figures add to the counts up to day."""
+        return self.recorded.at(day)[0]
 
 
-def frontier(anchors: dict[str, Anchor], top_depth: int) -> list[Anchor]:
-    """Anchors with no anchored ancestor at depth >= top_depth (depth of ID is 0)."""
-    return [
-        anchor
-        for anchor in anchors.values()
-        if not any(ancestor in anchors for ancestor in anchor.lineage[top_depth:-1])
-    ]
-
-
-def eligible_of(frontier_anchors: list[Anchor]) -> int | None:
-    return sum(a.value for a in frontier_anchors) if frontier_anchors else None
-
-
-def recorded_adjustment(frontier_anchors: list[Anchor]) -> int:
-    return sum(a.value - a.counts_through for a in frontier_anchors)
-
-
-def child_of(anchor: Anchor, depth: int) -> str | None:
-    """The region at `depth` on the anchor's lineage (None when the anchor is above it)."""
-    return anchor.lineage[depth] if len(anchor.lineage) > depth else None
-
-
-def by_child(anchors: list[Anchor], depth: int) -> dict[str, list[Anchor]]:
-    """Anchors grouped by the region at `depth` above them (anchors above it are left out)."""
-    grouped: dict[str, list[Anchor]] = {}
-    for anchor in anchors:
-        child = child_of(anchor, depth)
-        if child is not None:
-            grouped.setdefault(child, []).append(anchor)
-    return grouped
+async def figure_steps(
+    session: AsyncSession, *, region: str, top_depth: int, until: date
+) -> dict[str, FigureSteps]:
+    """The figures' step functions up to `until` for each region at top_depth in the
+    subtree of `region` (top_depth is region's own depth, or one more for its children)."""
+    rows = await session.execute(text(_STEPS), {"region": region, "top": top_depth, "until": until})
+    raw: dict[tuple[str, str], list[tuple[date, int, int]]] = {}
+    for row in rows:
+        raw.setdefault((row.head, row.kind), []).append((row.day, row.value, row.anchors))
+    steps: dict[str, FigureSteps] = {}
+    for (head, kind), events in raw.items():
+        target = getattr(steps.setdefault(head, FigureSteps()), kind)
+        target.days = [day for day, _, _ in events]
+        target.values = list(accumulate(value for _, value, _ in events))
+        target.anchors = list(accumulate(anchors for _, _, anchors in events))
+    return steps

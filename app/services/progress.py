@@ -2,7 +2,6 @@
 progress contract (docs/api.md); Postgres sums the tallies, Python does the arithmetic."""
 
 import math
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
@@ -13,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
-from app.services import figures
-from app.services.figures import Anchor
+from app.regions import sql_in_subtree
+from app.services.figures import FigureSteps, figure_steps
 from app.services.regions import get_region
 from app.services.tallies import counts_through
 
@@ -27,20 +26,19 @@ WHERE region = ANY(CAST(:codes AS text[])) AND date BETWEEN :start AND :end
 GROUP BY region, date
 """
 
-_ANCHORS = """
-SELECT f.region, r.lineage, f.date, f.eligible, f.recorded, f.counts_through
-FROM figures f JOIN regions r ON r.code = f.region
-WHERE CAST(:region AS text) = ANY(r.lineage) AND f.date <= :until
-"""
-
-_REPORTING = """
-SELECT o.code, (c.office_id IS NOT NULL) AS reported
-FROM offices o
-JOIN regions r ON r.code = o.region
-LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
-WHERE CAST(:region AS text) = ANY(r.lineage)
-  AND o.active AND (o.opened_on IS NULL OR o.opened_on <= :as_of)
-ORDER BY o.code COLLATE "C"
+# Expected offices: active, opened by as_of, in the subtree; reported: those with a count.
+_REPORTING = f"""
+WITH expected AS (
+    SELECT o.code, c.office_id IS NOT NULL AS reported
+    FROM offices o
+    LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
+    WHERE {sql_in_subtree("o.region")}
+      AND o.active AND (o.opened_on IS NULL OR o.opened_on <= :as_of)
+)
+SELECT count(*) AS expected, count(*) FILTER (WHERE reported) AS reported,
+       ARRAY(SELECT code FROM expected WHERE NOT reported
+             ORDER BY code COLLATE "C" LIMIT {MAX_MISSING}) AS missing
+FROM expected
 """
 
 _OWN_OFFICES = """
@@ -67,22 +65,6 @@ async def daily_recordings(
     for row in rows:
         found[row.region][row.date] = int(row.recordings)
     return found
-
-
-async def anchors(
-    session: AsyncSession, region: str, until: date
-) -> tuple[list[Anchor], list[Anchor]]:
-    """Every eligible and every recorded figure in the region's subtree dated up to `until`."""
-    eligible: list[Anchor] = []
-    recorded: list[Anchor] = []
-    rows = await session.execute(text(_ANCHORS), {"region": region, "until": until})
-    for row in rows:
-        lineage = tuple(row.lineage)
-        if row.eligible is not None:
-            eligible.append(Anchor(row.region, lineage, row.date, row.eligible))
-        if row.recorded is not None:
-            recorded.append(Anchor(row.region, lineage, row.date, row.recorded, row.counts_through))
-    return eligible, recorded
 
 
 def window_of(
@@ -155,30 +137,23 @@ async def region_progress(
     codes = [code] + [child["code"] for child in children]
     through = await counts_through(session, codes, as_of)
     per_day = await daily_recordings(session, codes, start, as_of)
-    eligible_anchors, recorded_anchors = await anchors(session, code, as_of)
-    eligible_latest = figures.latest(eligible_anchors, as_of)
-    recorded_latest = figures.latest(recorded_anchors, as_of)
-
-    eligible = figures.eligible_of(figures.frontier(eligible_latest, depth))
-    recorded = through[code] + figures.recorded_adjustment(figures.frontier(recorded_latest, depth))
-    child_eligible = figures.by_child(figures.frontier(eligible_latest, depth + 1), depth + 1)
-    child_recorded = figures.by_child(figures.frontier(recorded_latest, depth + 1), depth + 1)
+    anchored = (await figure_steps(session, region=code, top_depth=depth, until=as_of)).get(
+        code, FigureSteps()
+    )
+    eligible = anchored.eligible_at(as_of)
+    recorded = through[code] + anchored.adjustment_at(as_of)
+    by_child = await figure_steps(session, region=code, top_depth=depth + 1, until=as_of)
     window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
     day_recordings = per_day.get(code, {}).get(as_of, 0)
-    reporting = [
-        (row.code, row.reported)
-        for row in await session.execute(text(_REPORTING), {"region": code, "as_of": as_of})
-    ]
-    missing = [office for office, reported in reporting if not reported]
+    reporting = (await session.execute(text(_REPORTING), {"region": code, "as_of": as_of})).one()
     own_offices = await session.execute(
         text(_OWN_OFFICES), {"region": code, "as_of": as_of, "start": start}
     )
     child_bodies = []
     for child in children:
-        this_eligible = figures.eligible_of(child_eligible.get(child["code"], []))
-        this_recorded = through[child["code"]] + figures.recorded_adjustment(
-            child_recorded.get(child["code"], [])
-        )
+        child_anchored = by_child.get(child["code"], FigureSteps())
+        this_eligible = child_anchored.eligible_at(as_of)
+        this_recorded = through[child["code"]] + child_anchored.adjustment_at(as_of)
         child_days = per_day.get(child["code"], {})
         child_bodies.append(
             {
@@ -205,10 +180,10 @@ async def region_progress(
         "target": target_of(region, as_of, eligible, recorded, window),
         "reporting": {
             "date": as_of,
-            "expected": len(reporting),
-            "reported": len(reporting) - len(missing),
-            "missing": missing[:MAX_MISSING],
-            "missing_total": len(missing),
+            "expected": reporting.expected,
+            "reported": reporting.reported,
+            "missing": reporting.missing,
+            "missing_total": reporting.expected - reporting.reported,
         },
         "children": child_bodies,
         "offices": [dict(row._mapping) for row in own_offices],
@@ -277,31 +252,16 @@ async def region_series(
     before = 0
     if start > date.min:
         before = (await counts_through(session, [code], start - timedelta(days=1)))[code]
-    eligible_anchors, recorded_anchors = await anchors(session, code, end)
-
-    # The frontier only changes on a figure's date: work it out once per such date.
-    cache: dict[date, tuple[int | None, int]] = {}
-
-    def anchored(at: date) -> tuple[int | None, int]:
-        if at not in cache:
-            eligible = figures.eligible_of(
-                figures.frontier(figures.latest(eligible_anchors, at), depth)
-            )
-            adjustment = figures.recorded_adjustment(
-                figures.frontier(figures.latest(recorded_anchors, at), depth)
-            )
-            cache[at] = (eligible, adjustment)
-        return cache[at]
-
-    change_dates = sorted({a.date for a in eligible_anchors + recorded_anchors})
+    anchored = (await figure_steps(session, region=code, top_depth=depth, until=end)).get(
+        code, FigureSteps()
+    )
     points = []
     running = before
     target = region["daily_target"]
     for (s, e), total in zip(spans, recordings, strict=True):
         running += total
-        applicable = bisect_right(change_dates, e)
-        eligible, adjustment = anchored(change_dates[applicable - 1]) if applicable else (None, 0)
-        recorded = running + adjustment
+        eligible = anchored.eligible_at(e)
+        recorded = running + anchored.adjustment_at(e)
         points.append(
             {
                 "start": s,
