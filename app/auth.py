@@ -71,11 +71,19 @@ def bearer_secret(request: Request, credentials: HTTPAuthorizationCredentials | 
     return credentials.credentials.strip() or None
 
 
+# The lookup also stamps last_used_at when it is stale, in the same round trip.
 _LOOKUP = text(
     """
-    SELECT t.id, t.role, t.name, t.office_id, o.code AS office_code, t.revoked_at, t.last_used_at
-    FROM tokens t LEFT JOIN offices o ON o.id = t.office_id
-    WHERE t.secret_hash = :hash
+    WITH found AS (SELECT * FROM tokens WHERE secret_hash = :hash),
+    touched AS (
+        UPDATE tokens SET last_used_at = :now
+        WHERE id = (SELECT id FROM found WHERE revoked_at IS NULL
+                    AND (last_used_at IS NULL OR last_used_at < :stale_before))
+        RETURNING id
+    )
+    SELECT f.id, f.role, f.name, f.office_id, o.code AS office_code, f.revoked_at,
+           EXISTS (SELECT 1 FROM touched) AS touched
+    FROM found f LEFT JOIN offices o ON o.id = f.office_id
     """
 )
 
@@ -112,17 +120,18 @@ async def authenticate(
     ):
         actor = ENV_ADMIN
     else:
-        row = (await session.execute(_LOOKUP, {"hash": digest})).one_or_none()
+        now = datetime.now(UTC)
+        row = (
+            await session.execute(
+                _LOOKUP,
+                {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION},
+            )
+        ).one_or_none()
         if row is None or row.revoked_at is not None:
             limits.auth_failures.hit(address)
             raise Unauthorized("unknown or revoked token")
         actor = Actor(row.id, row.role, row.name, row.office_id, row.office_code)
-        now = datetime.now(UTC)
-        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-            await session.execute(
-                text("UPDATE tokens SET last_used_at = :now WHERE id = :id"),
-                {"now": now, "id": row.id},
-            )
+        if row.touched:
             await session.commit()
     request.state.actor = actor
     _limit(limits.requests, f"token:{actor.token_id}", "requests")

@@ -32,7 +32,9 @@ def create_engine(settings: Settings, url: str | None = None, **options: Any) ->
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        # No ping before each checkout: a connection that turns out dead fails its request
+        # with a 503, and SQLAlchemy then recycles the whole pool.
+        pool_pre_ping=False,
         pool_timeout=10,
         connect_args={
             "timeout": 5,

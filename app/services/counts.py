@@ -21,7 +21,8 @@ from app.services.tallies import TALLY_CTES
 
 T = TypeVar("T")
 
-_UPSERT = f"""
+_UPSERT = text(
+    f"""
 WITH input AS (
     SELECT * FROM unnest(CAST(:office_ids AS int[]), CAST(:dates AS date[]),
                          CAST(:recordings AS int[]), CAST(:notes AS text[]))
@@ -71,8 +72,10 @@ SELECT cur.office_id, cur.date,
 FROM current cur
 LEFT JOIN written w ON w.office_id = cur.office_id AND w.date = cur.date
 """
+)
 
-_DELETE = f"""
+_DELETE = text(
+    f"""
 WITH gone AS (
     DELETE FROM counts WHERE office_id = :office_id AND date = :date
     RETURNING office_id, date, recordings, version
@@ -89,6 +92,7 @@ delta_rows AS (
 {TALLY_CTES}
 SELECT count(*) FROM gone
 """
+)
 
 # Deadlocks and serialisation failures are the database asking for another try.
 _RETRYABLE = {"40P01", "40001"}
@@ -178,7 +182,7 @@ async def _write(
     session: AsyncSession, actor: Actor, offices: dict[str, OfficeRow], items: Sequence[CountWrite]
 ) -> list[Any]:
     rows = await session.execute(
-        text(_UPSERT),
+        _UPSERT,
         {
             "office_ids": [offices[item.office].id for item in items],
             "dates": [item.date for item in items],
@@ -376,7 +380,7 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
         if office not in offices:
             raise NotFound(f"no office {office}")
         params = {"office_id": offices[office].id, "date": day, **_actor_params(actor)}
-        deleted = await session.scalar(text(_DELETE), params)
+        deleted = await session.scalar(_DELETE, params)
         if not deleted:
             raise NotFound(f"office {office} has no count dated {day}")
         await session.commit()

@@ -27,7 +27,8 @@ from app.regions import sql_in_subtree
 
 # :top is the depth of the regions whose numbers are asked for (R, or R's children); each
 # event is attributed to the region at that depth above it (`head`).
-_STEPS = f"""
+_STEPS = text(
+    f"""
 WITH kinds AS (
     SELECT region, date, 'eligible' AS kind, eligible AS value FROM figures
     WHERE {sql_in_subtree("region")} AND date <= :until AND eligible IS NOT NULL
@@ -65,6 +66,7 @@ SELECT head, kind, day, sum(value)::bigint AS value, sum(anchors)::int AS anchor
 FROM events WHERE head IS NOT NULL
 GROUP BY head, kind, day ORDER BY head, kind, day
 """
+)
 
 
 @dataclass(slots=True)
@@ -99,7 +101,7 @@ async def figure_steps(
 ) -> dict[str, FigureSteps]:
     """The figures' step functions up to `until` for each region at top_depth in the
     subtree of `region` (top_depth is region's own depth, or one more for its children)."""
-    rows = await session.execute(text(_STEPS), {"region": region, "top": top_depth, "until": until})
+    rows = await session.execute(_STEPS, {"region": region, "top": top_depth, "until": until})
     raw: dict[tuple[str, str], list[tuple[date, int, int]]] = {}
     for row in rows:
         raw.setdefault((row.head, row.kind), []).append((row.day, row.value, row.anchors))

@@ -40,11 +40,7 @@ def check_code(code: str) -> None:
 async def get_office(session: AsyncSession, code: str) -> dict[str, Any]:
     """The office's fields, with its internal id for the queries that need it."""
     check_code(code)
-    row = (
-        await session.execute(
-            text(f"SELECT id, {COLUMNS} FROM offices WHERE code = :code"), {"code": code}
-        )
-    ).one_or_none()
+    row = (await session.execute(_GET, {"code": code})).one_or_none()
     if row is None:
         raise NotFound(f"no office {code}")
     return dict(row._mapping)
@@ -66,22 +62,24 @@ async def list_offices(session: AsyncSession, *, region: str) -> list[dict[str, 
     return [dict(row._mapping) for row in rows]
 
 
+_LOCK = text(
+    """
+    SELECT id, code, region, timezone, opened_on, active FROM offices
+    WHERE code = ANY(CAST(:codes AS text[])) ORDER BY id FOR NO KEY UPDATE
+    """
+)
+_GET = text(f"SELECT id, {COLUMNS} FROM offices WHERE code = :code")
+
+
 async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, OfficeRow]:
     """Fetch offices and hold their rows until commit: count writes for one office queue here,
     so each write sees the previous one's result and computes its deltas from it."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT id, code, region, timezone, opened_on, active FROM offices
-            WHERE code = ANY(CAST(:codes AS text[])) ORDER BY id FOR NO KEY UPDATE
-            """
-        ),
-        {"codes": codes},
-    )
+    rows = await session.execute(_LOCK, {"codes": codes})
     return {row.code: OfficeRow(*row) for row in rows}
 
 
-_MOVE = f"""
+_MOVE = text(
+    f"""
 WITH delta_rows AS (
     SELECT office_id, CAST(:old_region AS text) AS region, date, -recordings AS delta
     FROM counts WHERE office_id = :office_id
@@ -92,6 +90,7 @@ WITH delta_rows AS (
 {TALLY_CTES}
 SELECT 1
 """
+)
 
 
 async def put_office(
@@ -113,7 +112,7 @@ async def put_office(
         # Count writers queue on this lock, and so does a figure being computed.
         await session.execute(text("LOCK TABLE counts IN SHARE ROW EXCLUSIVE MODE"))
         await session.execute(
-            text(_MOVE),
+            _MOVE,
             {"office_id": previous.id, "old_region": previous.region, "new_region": data.region},
         )
     row = (

@@ -20,14 +20,17 @@ from app.services.tallies import counts_through
 MAX_MISSING = 500
 LAST_DATE = date.max
 
-_DAYS = """
+_DAYS = text(
+    """
 SELECT region, date, sum(recordings) AS recordings FROM region_days
 WHERE region = ANY(CAST(:codes AS text[])) AND date BETWEEN :start AND :end
 GROUP BY region, date
 """
+)
 
 # Expected offices: active, opened by as_of, in the subtree; reported: those with a count.
-_REPORTING = f"""
+_REPORTING = text(
+    f"""
 WITH expected AS (
     SELECT o.code, c.office_id IS NOT NULL AS reported
     FROM offices o
@@ -40,8 +43,10 @@ SELECT count(*) AS expected, count(*) FILTER (WHERE reported) AS reported,
              ORDER BY code COLLATE "C" LIMIT {MAX_MISSING}) AS missing
 FROM expected
 """
+)
 
-_OWN_OFFICES = """
+_OWN_OFFICES = text(
+    """
 SELECT o.code, o.name, o.kind, o.daily_target,
        coalesce(sum(c.recordings) FILTER (WHERE c.date = :as_of), 0) AS day_recordings,
        coalesce(sum(c.recordings), 0) AS window_recordings,
@@ -51,6 +56,7 @@ LEFT JOIN counts c ON c.office_id = o.id AND c.date BETWEEN :start AND :as_of
 WHERE o.region = :region
 GROUP BY o.id ORDER BY o.code COLLATE "C"
 """
+)
 
 
 def ratio(numerator: int, denominator: int | None) -> float | None:
@@ -60,7 +66,7 @@ def ratio(numerator: int, denominator: int | None) -> float | None:
 async def daily_recordings(
     session: AsyncSession, codes: Sequence[str], start: date, end: date
 ) -> dict[str, dict[date, int]]:
-    rows = await session.execute(text(_DAYS), {"codes": list(codes), "start": start, "end": end})
+    rows = await session.execute(_DAYS, {"codes": list(codes), "start": start, "end": end})
     found: dict[str, dict[date, int]] = defaultdict(dict)
     for row in rows:
         found[row.region][row.date] = int(row.recordings)
@@ -145,9 +151,9 @@ async def region_progress(
     by_child = await figure_steps(session, region=code, top_depth=depth + 1, until=as_of)
     window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
     day_recordings = per_day.get(code, {}).get(as_of, 0)
-    reporting = (await session.execute(text(_REPORTING), {"region": code, "as_of": as_of})).one()
+    reporting = (await session.execute(_REPORTING, {"region": code, "as_of": as_of})).one()
     own_offices = await session.execute(
-        text(_OWN_OFFICES), {"region": code, "as_of": as_of, "start": start}
+        _OWN_OFFICES, {"region": code, "as_of": as_of, "start": start}
     )
     child_bodies = []
     for child in children:

@@ -14,14 +14,13 @@ from app.services.tallies import counts_through
 COLUMNS = "code, name, level, parent, daily_target, coverage_target, coverage_deadline"
 
 
+_GET = text(f"SELECT depth, {COLUMNS} FROM regions WHERE code = :c")
+
+
 async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
     """The region's fields, with its depth (0 for the nation) for the progress queries."""
     regions.parse(code)
-    row = (
-        await session.execute(
-            text(f"SELECT depth, {COLUMNS} FROM regions WHERE code = :c"), {"c": code}
-        )
-    ).one_or_none()
+    row = (await session.execute(_GET, {"c": code})).one_or_none()
     if row is None:
         raise NotFound(f"no region {code}")
     return dict(row._mapping)

@@ -57,7 +57,8 @@ tally_figures AS (
 
 # Each region's subtree counts dated up to :as_of, from the summaries alone: everything,
 # less the months after the month of :as_of, less the days after :as_of in its month.
-_COUNTS_THROUGH = """
+_COUNTS_THROUGH = text(
+    """
 SELECT x.code,
        coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = x.code), 0)
      - coalesce((SELECT sum(recordings) FROM region_months m
@@ -67,6 +68,7 @@ SELECT x.code,
        AS counts_through
 FROM unnest(CAST(:codes AS text[])) AS x(code)
 """
+)
 
 
 async def counts_through(
@@ -74,7 +76,7 @@ async def counts_through(
 ) -> dict[str, int]:
     """Each region's subtree counts dated up to as_of."""
     rows = await session.execute(
-        text(_COUNTS_THROUGH),
+        _COUNTS_THROUGH,
         {
             "codes": list(codes),
             "as_of": as_of,
