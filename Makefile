@@ -33,3 +33,17 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The benchmark (bench/README.md): `make bench` writes bench/RESULTS.md and bench/results.json;
+# `make bench-smoke` is its tiny CI version (fails on any error, asserts nothing about speed).
+bench: $(STAMP)
+	$(BIN)/python -c 'import numpy' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -c 'import numpy' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run --smoke $(BENCH_ARGS)
+
+# A bounded soak (10 minutes at 32 connections, mixed reads and writes); not run by CI.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)

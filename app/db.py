@@ -45,6 +45,10 @@ def create_engine(settings: Settings, url: str | None = None, **options: Any) ->
                 "idle_in_transaction_session_timeout": "60000",
                 # Rekam's queries are short; JIT compilation only ever adds latency to them.
                 "jit": "off",
+                # Plan each read for its parameters: a generic plan for "the subtree of :region"
+                # cannot know whether that is the whole nation or one district. (The count
+                # write opts back into a generic plan; see lock_offices.)
+                "plan_cache_mode": "force_custom_plan",
                 "application_name": "rekam",
             },
         },

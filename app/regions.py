@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.errors import Invalid
 
@@ -48,6 +49,12 @@ def parse(code: str) -> RegionCode:
             f"{code!r} is not a Kemendagri code (ID, 73, 73.71, 73.71.01 or 73.71.01.1001)"
         )
     return RegionCode(code, 0 if code == NATION else code.count(".") + 1)
+
+
+@lru_cache(maxsize=65_536)
+def lineage_of(code: str) -> tuple[str, ...]:
+    """The lineage of a valid code; cached, as progress asks it for every anchored region."""
+    return tuple(parse(code).lineage)
 
 
 def is_valid(code: str) -> bool:

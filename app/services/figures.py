@@ -23,48 +23,134 @@ from itertools import accumulate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import regions
 from app.regions import sql_in_subtree
 
-# :top is the depth of the regions whose numbers are asked for (R, or R's children); each
-# event is attributed to the region at that depth above it (`head`).
+# On one date: each region's latest eligible and recorded figure (recorded as what it adds
+# to the counts). The frontier is then worked out over these few rows.
+_LATEST = text(
+    f"""
+    SELECT region, 'eligible' AS kind, value FROM (
+        SELECT DISTINCT ON (region) region, eligible AS value FROM figures
+        WHERE {sql_in_subtree("region")} AND date <= :as_of AND eligible IS NOT NULL
+        ORDER BY region, date DESC
+    ) e
+    UNION ALL
+    SELECT region, 'recorded', value FROM (
+        SELECT DISTINCT ON (region) region, recorded - counts_through AS value FROM figures
+        WHERE {sql_in_subtree("region")} AND date <= :as_of AND recorded IS NOT NULL
+        ORDER BY region, date DESC
+    ) r
+    """
+)
+
+
+@dataclass(slots=True)
+class Anchored:
+    """What the frontier below one region adds up to on one date."""
+
+    eligible: int = 0
+    eligible_anchors: int = 0
+    adjustment: int = 0  # what the recorded figures add to the counts
+
+    @property
+    def eligible_or_none(self) -> int | None:
+        return self.eligible if self.eligible_anchors else None
+
+
+def _frontier(values: dict[str, int], top_depth: int) -> dict[str, tuple[int, int]]:
+    """For each region at top_depth: the sum of its frontier's values, and their number."""
+    sums: dict[str, tuple[int, int]] = {}
+    for region, value in values.items():
+        lineage = regions.lineage_of(region)
+        if len(lineage) <= top_depth or any(a in values for a in lineage[top_depth:-1]):
+            continue
+        total, anchors = sums.get(lineage[top_depth], (0, 0))
+        sums[lineage[top_depth]] = (total + value, anchors + 1)
+    return sums
+
+
+async def anchored_on(
+    session: AsyncSession, *, region: str, top_depths: tuple[int, ...], as_of: date
+) -> dict[int, dict[str, Anchored]]:
+    """For each top depth, what the figures add up to on as_of below each region there."""
+    latest: dict[str, dict[str, int]] = {"eligible": {}, "recorded": {}}
+    for row in await session.execute(_LATEST, {"region": region, "as_of": as_of}):
+        latest[row.kind][row.region] = int(row.value)
+    found: dict[int, dict[str, Anchored]] = {}
+    for depth in top_depths:
+        by_head: dict[str, Anchored] = {}
+        for head, (total, anchors) in _frontier(latest["eligible"], depth).items():
+            by_head.setdefault(head, Anchored()).eligible = total
+            by_head[head].eligible_anchors = anchors
+        for head, (total, _) in _frontier(latest["recorded"], depth).items():
+            by_head.setdefault(head, Anchored()).adjustment = total
+        found[depth] = by_head
+    return found
+
+
+# :top is the depth of the regions whose numbers are asked for; each event is attributed to
+# the region at that depth above its figure (`head`). Ancestors come from the code itself.
+_HEAD = """CASE WHEN CAST(:top AS int) = 0 THEN 'ID'
+     ELSE array_to_string((string_to_array({0}, '.'))[1 : CAST(:top AS int)], '.') END"""
 _STEPS = text(
     f"""
-WITH kinds AS (
-    SELECT region, date, 'eligible' AS kind, eligible AS value FROM figures
-    WHERE {sql_in_subtree("region")} AND date <= :until AND eligible IS NOT NULL
-    UNION ALL
-    SELECT region, date, 'recorded', recorded - counts_through FROM figures
-    WHERE {sql_in_subtree("region")} AND date <= :until AND recorded IS NOT NULL
+WITH f AS (
+    SELECT region, date, eligible, recorded - counts_through AS adjustment,
+           min(date) FILTER (WHERE eligible IS NOT NULL) OVER later AS next_eligible,
+           min(date) FILTER (WHERE recorded IS NOT NULL) OVER later AS next_recorded
+    FROM figures
+    WHERE {sql_in_subtree("region")} AND date <= :until
+    WINDOW later AS (PARTITION BY region ORDER BY date
+                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
 ),
-spans AS (
-    SELECT region, kind, date AS start, value,
-           lead(date) OVER (PARTITION BY region, kind ORDER BY date) AS next
-    FROM kinds
+firsts AS (
+    SELECT region,
+           min(date) FILTER (WHERE eligible IS NOT NULL) AS eligible_from,
+           min(date) FILTER (WHERE adjustment IS NOT NULL) AS recorded_from,
+           CASE WHEN region = 'ID' THEN 0 ELSE cardinality(string_to_array(region, '.')) END
+               AS depth
+    FROM f GROUP BY region
 ),
-firsts AS (SELECT region, kind, min(start) AS first FROM spans GROUP BY region, kind),
+ancestors AS (
+    SELECT s.region,
+           CASE WHEN k = 0 THEN 'ID'
+                ELSE array_to_string((string_to_array(s.region, '.'))[1 : k], '.') END AS code
+    FROM firsts s CROSS JOIN LATERAL generate_series(CAST(:top AS int), s.depth - 1) AS k
+),
 blocked AS (
-    SELECT s.region, s.kind, min(a.first) AS until
-    FROM firsts s
-    JOIN regions r ON r.code = s.region
-    CROSS JOIN LATERAL unnest(r.lineage[(:top + 1) : r.depth]) AS ancestor(code)
-    JOIN firsts a ON a.region = ancestor.code AND a.kind = s.kind
-    GROUP BY s.region, s.kind
+    SELECT n.region, min(a.eligible_from) AS eligible_until,
+           min(a.recorded_from) AS recorded_until
+    FROM ancestors n JOIN firsts a ON a.region = n.code
+    GROUP BY n.region
 ),
 live AS (
-    SELECT r.lineage[:top + 1] AS head, s.kind, s.start, least(s.next, b.until) AS stop, s.value
-    FROM spans s
-    JOIN regions r ON r.code = s.region
-    LEFT JOIN blocked b ON b.region = s.region AND b.kind = s.kind
-    WHERE b.until IS NULL OR s.start < b.until
+    SELECT {_HEAD.format("f.region")} AS head, f.date, f.eligible, f.adjustment,
+           least(f.next_eligible, b.eligible_until) AS eligible_stop,
+           least(f.next_recorded, b.recorded_until) AS recorded_stop,
+           f.eligible IS NOT NULL AND (b.eligible_until IS NULL OR f.date < b.eligible_until)
+               AS eligible_live,
+           f.adjustment IS NOT NULL AND (b.recorded_until IS NULL OR f.date < b.recorded_until)
+               AS recorded_live
+    FROM f
+    JOIN firsts s ON s.region = f.region
+    LEFT JOIN blocked b ON b.region = f.region
+    WHERE s.depth >= CAST(:top AS int)
 ),
 events AS (
-    SELECT head, kind, start AS day, value, 1 AS anchors FROM live
+    SELECT head, 'eligible' AS kind, date AS day, eligible AS value, 1 AS anchors
+    FROM live WHERE eligible_live
     UNION ALL
-    SELECT head, kind, stop, -value, -1 FROM live WHERE stop IS NOT NULL
+    SELECT head, 'eligible', eligible_stop, -eligible, -1
+    FROM live WHERE eligible_live AND eligible_stop IS NOT NULL
+    UNION ALL
+    SELECT head, 'recorded', date, adjustment, 1 FROM live WHERE recorded_live
+    UNION ALL
+    SELECT head, 'recorded', recorded_stop, -adjustment, -1
+    FROM live WHERE recorded_live AND recorded_stop IS NOT NULL
 )
 SELECT head, kind, day, sum(value)::bigint AS value, sum(anchors)::int AS anchors
-FROM events WHERE head IS NOT NULL
-GROUP BY head, kind, day ORDER BY head, kind, day
+FROM events GROUP BY head, kind, day ORDER BY head, kind, day
 """
 )
 

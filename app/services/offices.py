@@ -62,9 +62,14 @@ async def list_offices(session: AsyncSession, *, region: str) -> list[dict[str, 
     return [dict(row._mapping) for row in rows]
 
 
+# Also switches this transaction to generic plans: the count write that follows is one
+# long statement whose plan does not depend on its values, and planning it anew each time
+# would cost more than running it. (Reads keep custom plans; see db.py.)
 _LOCK = text(
     """
-    SELECT id, code, region, timezone, opened_on, active FROM offices
+    SELECT id, code, region, timezone, opened_on, active,
+           set_config('plan_cache_mode', 'force_generic_plan', true) AS plans
+    FROM offices
     WHERE code = ANY(CAST(:codes AS text[])) ORDER BY id FOR NO KEY UPDATE
     """
 )
@@ -75,7 +80,10 @@ async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, Off
     """Fetch offices and hold their rows until commit: count writes for one office queue here,
     so each write sees the previous one's result and computes its deltas from it."""
     rows = await session.execute(_LOCK, {"codes": codes})
-    return {row.code: OfficeRow(*row) for row in rows}
+    return {
+        row.code: OfficeRow(row.id, row.code, row.region, row.timezone, row.opened_on, row.active)
+        for row in rows
+    }
 
 
 _MOVE = text(

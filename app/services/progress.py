@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
 from app.regions import sql_in_subtree
-from app.services.figures import FigureSteps, figure_steps
+from app.services.figures import Anchored, FigureSteps, anchored_on, figure_steps
 from app.services.regions import get_region
 from app.services.tallies import counts_through
 
@@ -143,12 +143,10 @@ async def region_progress(
     codes = [code] + [child["code"] for child in children]
     through = await counts_through(session, codes, as_of)
     per_day = await daily_recordings(session, codes, start, as_of)
-    anchored = (await figure_steps(session, region=code, top_depth=depth, until=as_of)).get(
-        code, FigureSteps()
-    )
-    eligible = anchored.eligible_at(as_of)
-    recorded = through[code] + anchored.adjustment_at(as_of)
-    by_child = await figure_steps(session, region=code, top_depth=depth + 1, until=as_of)
+    anchored = await anchored_on(session, region=code, top_depths=(depth, depth + 1), as_of=as_of)
+    own = anchored[depth].get(code, Anchored())
+    eligible = own.eligible_or_none
+    recorded = through[code] + own.adjustment
     window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
     day_recordings = per_day.get(code, {}).get(as_of, 0)
     reporting = (await session.execute(_REPORTING, {"region": code, "as_of": as_of})).one()
@@ -157,9 +155,9 @@ async def region_progress(
     )
     child_bodies = []
     for child in children:
-        child_anchored = by_child.get(child["code"], FigureSteps())
-        this_eligible = child_anchored.eligible_at(as_of)
-        this_recorded = through[child["code"]] + child_anchored.adjustment_at(as_of)
+        below = anchored[depth + 1].get(child["code"], Anchored())
+        this_eligible = below.eligible_or_none
+        this_recorded = through[child["code"]] + below.adjustment
         child_days = per_day.get(child["code"], {})
         child_bodies.append(
             {
