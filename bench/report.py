@@ -5,6 +5,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+LIMITS = Path(__file__).resolve().parent / "LIMITS.md"
+SOAK_HEADING = "## Soak (make soak)"
+
 
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile (p99 of fewer than 100 samples is their maximum)."""
@@ -107,7 +110,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | {value} |")
     if results.get("errors"):
         lines += ["", "## Errors", ""] + [f"- {e}" for e in results["errors"]]
-    lines.append("")
+    # The analysis of the figures is written by hand, beside this script.
+    lines += ["", LIMITS.read_text().rstrip("\n"), ""]
     return "\n".join(lines)
 
 
@@ -115,6 +119,12 @@ def write(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     md = directory / "RESULTS.md"
     js = directory / "results.json"
-    md.write_text(markdown(results))
+    soak = ""
+    if md.exists():
+        # `make soak` writes its own section; a new benchmark run keeps it.
+        previous = md.read_text()
+        if SOAK_HEADING in previous:
+            soak = "\n" + previous[previous.index(SOAK_HEADING) :]
+    md.write_text(markdown(results) + soak)
     js.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return md, js
