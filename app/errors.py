@@ -78,6 +78,14 @@ async def _rekam_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, error.detail, error.headers, **error.extra)
 
 
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    # SQLSTATE class 22 is a data exception: the input, not the database, is at fault.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+    if sqlstate.startswith("22"):
+        return error_response(422, "invalid input: a value the database cannot store")
+    return await _database_unavailable(request, error)
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     # An outage or a timeout is the database's state, not the client's fault: ask to retry.
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, error)
@@ -112,8 +120,8 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Handlers for the specific classes: a handler for Exception would still re-raise and
     # make the server drop the connection.
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     for fault in (
-        sa_exc.DBAPIError,
         sa_exc.TimeoutError,
         sa_exc.InterfaceError,
         asyncpg.PostgresError,

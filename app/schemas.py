@@ -50,8 +50,18 @@ def parse_date(text: str) -> date:
 
 Role = Literal["admin", "office", "viewer"]
 OfficeKind = Literal["dukcapil", "kecamatan", "mobile", "other"]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Note = Annotated[StrictStr, Field(max_length=500)]
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL characters: refuse them here, as invalid input."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_no_nul)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Note = Annotated[Text, Field(max_length=500)]
 Recordings = Annotated[StrictInt, Field(ge=0, le=MAX_RECORDINGS)]
 DailyTarget = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
 FigureValue = Annotated[StrictInt, Field(ge=0, le=MAX_FIGURE)]
@@ -78,7 +88,7 @@ class Out(BaseModel):
 class TokenIn(In):
     role: Role
     office: StrictStr | None = None
-    name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    name: Annotated[Text, Field(max_length=200)] | None = None
 
 
 class TokenCreatedOut(Out):

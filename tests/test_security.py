@@ -88,3 +88,12 @@ async def test_every_statement_runs_under_a_timeout(database_url):
             assert getattr(caught.value.orig, "sqlstate", None) == "57014"
     finally:
         await engine.dispose()
+
+
+async def test_nul_characters_in_text_are_invalid_input(client):
+    response = await client.post(
+        "/api/v1/tokens", json={"role": "viewer", "name": "a\x00b"}, headers=ADMIN
+    )
+    assert response.status_code == 422
+    region = await client.put("/api/v1/regions/73", json={"name": "Sul\x00sel"}, headers=ADMIN)
+    assert region.status_code == 422
