@@ -167,3 +167,14 @@ async def assert_tallies_exact(connection: Any) -> None:
     expected = await expected_tallies(connection)
     stored = await stored_tallies(connection)
     assert stored == expected
+
+
+async def stored_counts(db: Any) -> list[tuple[Any, ...]]:
+    """Every stored count as (office, date, recordings, note, version), in key order."""
+    rows = await db.execute(
+        text(
+            "SELECT o.code, c.date, c.recordings, c.note, c.version FROM counts c"
+            " JOIN offices o ON o.id = c.office_id ORDER BY 1, 2"
+        )
+    )
+    return [tuple(row) for row in rows]

@@ -15,6 +15,7 @@ from tests.helpers import (
     new_office,
     new_token,
     put_count,
+    stored_counts,
     today,
 )
 
@@ -33,16 +34,6 @@ async def post_json(client, items, headers=ADMIN):
 async def post_csv(client, content, headers=CSV):
     body = content.encode() if isinstance(content, str) else content
     return await client.post(BATCH, content=body, headers=headers)
-
-
-async def stored_counts(db):
-    rows = await db.execute(
-        text(
-            "SELECT o.code, c.date, c.recordings, c.note, c.version FROM counts c"
-            " JOIN offices o ON o.id = c.office_id ORDER BY 1, 2"
-        )
-    )
-    return [tuple(row) for row in rows]
 
 
 async def revisions(db):

@@ -19,6 +19,7 @@ from tests.helpers import (
     new_token,
     put_count,
     put_office,
+    stored_counts,
     today,
 )
 
@@ -54,16 +55,6 @@ async def office_token(client, office):
     )
     body = response.json()
     return body["token"], body["id"]
-
-
-async def stored_counts(db):
-    rows = await db.execute(
-        text(
-            "SELECT o.code, c.date, c.recordings, c.note, c.version FROM counts c"
-            " JOIN offices o ON o.id = c.office_id ORDER BY 1, 2"
-        )
-    )
-    return [tuple(row) for row in rows]
 
 
 @pytest.fixture
