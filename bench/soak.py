@@ -25,8 +25,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from app.auth import new_secret, secret_hash
-from app.config import normalise_database_url
-from app.migrate import upgrade
+from app.migrate import create_database, drop_database, upgrade
 from bench.httpclient import Connection, HttpError
 from bench.procs import Server
 
@@ -41,23 +40,6 @@ POOL_BOUND = 15  # REKAM_POOL_SIZE + REKAM_MAX_OVERFLOW, the defaults
 def server_url() -> str:
     url = os.environ.get("REKAM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def create_database(name: str) -> str:
-    admin = await asyncpg.connect(server_url())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server_url().rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(server_url())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed(url: str, offices: int) -> tuple[list[str], list[tuple[str, str]]]:
@@ -121,10 +103,11 @@ async def database_connections(url: str, name: str) -> int:
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     name = f"rekam_soak_{os.getpid()}"
-    url = await create_database(name)
+    url = await asyncio.to_thread(create_database, server_url(), name)
     try:
-        await asyncio.to_thread(upgrade, normalise_database_url(url))
-        regions, offices = await seed(url, args.offices)
+        await asyncio.to_thread(upgrade, url)
+        plain = url.replace("postgresql+asyncpg://", "postgresql://", 1)  # for asyncpg itself
+        regions, offices = await seed(plain, args.offices)
         port = 8600 + os.getpid() % 300
         env = {
             **os.environ,
@@ -137,11 +120,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         )
         await server.start("/readyz")
         try:
-            return await drive(args, server, url, name, regions, offices)
+            return await drive(args, server, plain, name, regions, offices)
         finally:
             server.stop()
     finally:
-        await drop_database(name)
+        await asyncio.to_thread(drop_database, server_url(), url)
 
 
 async def drive(
@@ -171,7 +154,7 @@ async def drive(
         if roll < 0.75:
             items = [
                 {"office": code, "date": str(rng.choice(days)), "recordings": rng.randint(0, 200)}
-                for code, _ in rng.sample(offices, 50)
+                for code, _ in rng.sample(offices, min(50, len(offices)))
             ]
             body = json.dumps({"counts": items}).encode()
             return "batch", "POST", "/api/v1/counts", admin, body

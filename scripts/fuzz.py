@@ -6,7 +6,6 @@ Schemathesis phase (stateful included) with a fixed seed, once with an admin tok
 with an office token. Exits non-zero on any finding.
 """
 
-import asyncio
 import os
 import secrets
 import subprocess
@@ -15,11 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from app.config import normalise_database_url
-from app.migrate import upgrade
+from app.migrate import create_database, drop_database, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = os.environ.get("REKAM_FUZZ_SEED", "20261128")
@@ -37,27 +35,6 @@ def server_url() -> tuple[str, object]:
         Path(tempfile.mkdtemp(prefix="rekam-fuzz-")) / "pgdata", cleanup_mode="delete"
     )
     return normalise_database_url(server.get_uri()), server
-
-
-async def create_database(server: str, name: str) -> str:
-    plain = server.replace("postgresql+asyncpg://", "postgresql://", 1)
-    connection = await asyncpg.connect(plain)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base, _, query = server.partition("?")
-    base = base.rsplit("/", 1)[0] + "/" + name
-    return base + ("?" + query if query else "")
-
-
-async def drop_database(server: str, name: str) -> None:
-    plain = server.replace("postgresql+asyncpg://", "postgresql://", 1)
-    connection = await asyncpg.connect(plain)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 def admin_client(base_url: str) -> httpx.Client:
@@ -115,7 +92,7 @@ def schemathesis(base_url: str, token: str, label: str) -> int:
 def main() -> int:
     server, embedded = server_url()
     name = f"rekam_fuzz_{os.getpid()}"
-    url = asyncio.run(create_database(server, name))
+    url = create_database(server, name)
     upgrade(url)
     port = 8700 + os.getpid() % 200
     base_url = f"http://127.0.0.1:{port}"
@@ -148,7 +125,7 @@ def main() -> int:
     finally:
         process.terminate()
         process.wait(timeout=30)
-        asyncio.run(drop_database(server, name))
+        drop_database(server, url)
         if embedded is not None:
             embedded.cleanup()  # type: ignore[attr-defined]
 

@@ -5,7 +5,6 @@ embedded PostgreSQL started for the session), migrated with the real migrations,
 at the end. Each test runs in a transaction that is rolled back afterwards.
 """
 
-import asyncio
 import os
 import secrets
 import socket
@@ -19,14 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.config import Settings, normalise_database_url
 from app.db import get_session
 from app.main import create_app
-from app.migrate import upgrade
+from app.migrate import create_database, drop_database, upgrade
 
 ADMIN_TOKEN = "rekam-test-admin-token-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -48,29 +45,9 @@ def server_url() -> Iterator[str]:
         server.cleanup()
 
 
-def _sync_url(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def _admin_execute(server: str, statement: str) -> None:
-    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def new_database(server: str, label: str) -> str:
     """Create an empty database beside the server's default one; returns its URL."""
-    name = f"rekam_{label}_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_admin_execute(server, f'CREATE DATABASE "{name}"'))
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server: str, url: str) -> None:
-    name = make_url(url).database
-    asyncio.run(_admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return create_database(server, f"rekam_{label}_{os.getpid()}_{secrets.token_hex(3)}")
 
 
 @pytest.fixture(scope="session")
