@@ -27,19 +27,20 @@ from app import regions
 from app.regions import sql_in_subtree
 
 # On one date: each region's latest eligible and recorded figure (recorded as what it adds
-# to the counts). The frontier is then worked out over these few rows.
+# to the counts). The frontier is then worked out over these few rows. (Regions in
+# descending order: a backward scan of the figures' key, where ascending would sort.)
 _LATEST = text(
     f"""
     SELECT region, 'eligible' AS kind, value FROM (
         SELECT DISTINCT ON (region) region, eligible AS value FROM figures
         WHERE {sql_in_subtree("region")} AND date <= :as_of AND eligible IS NOT NULL
-        ORDER BY region, date DESC
+        ORDER BY region DESC, date DESC
     ) e
     UNION ALL
     SELECT region, 'recorded', value FROM (
         SELECT DISTINCT ON (region) region, recorded - counts_through AS value FROM figures
         WHERE {sql_in_subtree("region")} AND date <= :as_of AND recorded IS NOT NULL
-        ORDER BY region, date DESC
+        ORDER BY region DESC, date DESC
     ) r
     """
 )
@@ -63,7 +64,7 @@ def _frontier(values: dict[str, int], top_depth: int) -> dict[str, tuple[int, in
     sums: dict[str, tuple[int, int]] = {}
     for region, value in values.items():
         lineage = regions.lineage_of(region)
-        if len(lineage) <= top_depth or any(a in values for a in lineage[top_depth:-1]):
+        if len(lineage) <= top_depth or not values.keys().isdisjoint(lineage[top_depth:-1]):
             continue
         total, anchors = sums.get(lineage[top_depth], (0, 0))
         sums[lineage[top_depth]] = (total + value, anchors + 1)
@@ -75,8 +76,9 @@ async def anchored_on(
 ) -> dict[int, dict[str, Anchored]]:
     """For each top depth, what the figures add up to on as_of below each region there."""
     latest: dict[str, dict[str, int]] = {"eligible": {}, "recorded": {}}
-    for row in await session.execute(_LATEST, {"region": region, "as_of": as_of}):
-        latest[row.kind][row.region] = int(row.value)
+    rows = await session.execute(_LATEST, {"region": region, "as_of": as_of})
+    for code, kind, value in rows:
+        latest[kind][code] = value
     found: dict[int, dict[str, Anchored]] = {}
     for depth in top_depths:
         by_head: dict[str, Anchored] = {}

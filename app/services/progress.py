@@ -68,8 +68,8 @@ async def daily_recordings(
 ) -> dict[str, dict[date, int]]:
     rows = await session.execute(_DAYS, {"codes": list(codes), "start": start, "end": end})
     found: dict[str, dict[date, int]] = defaultdict(dict)
-    for row in rows:
-        found[row.region][row.date] = int(row.recordings)
+    for region, day, recordings in rows:
+        found[region][day] = int(recordings)
     return found
 
 

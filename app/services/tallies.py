@@ -84,4 +84,4 @@ async def counts_through(
             "month_end": month_end(as_of),
         },
     )
-    return {row.code: int(row.counts_through) for row in rows}
+    return {code: int(through) for code, through in rows}
