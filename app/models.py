@@ -1,7 +1,6 @@
 """Every table. Summaries (region_days, region_months, region_totals, figures.counts_through)
 are kept exact by the count-writing statement itself, never by a background job."""
 
-import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -87,10 +86,6 @@ class Figure(Base):
     # The sum of the region's subtree counts dated up to `date`: recorded(R, d) swaps exactly
     # this amount for the published `recorded`, so progress needs no scan back to the figure.
     counts_through: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    # The date of the region's next figure with an eligible (a recorded) value, if any: where
-    # this one stops counting. Kept by every figure write, so a series needs no window scan.
-    next_eligible: Mapped[dt.date | None] = mapped_column(Date)
-    next_recorded: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = stamped_now()
     updated_at: Mapped[datetime] = stamped_now()
 

@@ -24,7 +24,6 @@ import numpy as np
 from app.auth import TOKEN_PREFIX, secret_hash
 from app.migrate import head_revision, upgrade
 from app.models import SHARDS
-from app.services.figures import EVERY_NEXT_FIGURE
 from app.services.tallies import TALLY_CTES
 
 GENERATOR_VERSION = 3
@@ -611,7 +610,6 @@ async def prepare_reference(server_url: str, name: str, loaded: Dataset) -> str:
             records=[tuple(f) for f in figures],
             columns=["region", "date", "eligible", "recorded"],
         )
-        await conn.execute(EVERY_NEXT_FIGURE)
     finally:
         await source.close()
         await conn.close()
@@ -625,8 +623,7 @@ COMPARED = {
     "region_days": "SELECT region, date, shard, recordings FROM region_days",
     "region_months": "SELECT region, month, shard, recordings FROM region_months",
     "region_totals": "SELECT region, shard, recordings FROM region_totals",
-    "figures": "SELECT region, date, eligible, recorded, counts_through, next_eligible,"
-    " next_recorded FROM figures",
+    "figures": "SELECT region, date, eligible, recorded, counts_through FROM figures",
 }
 
 
@@ -847,7 +844,6 @@ async def _load_figures(conn: asyncpg.Connection, nation: Nation, first: date, l
         records=records,
         columns=["region", "date", "eligible", "recorded", "counts_through"],
     )
-    await conn.execute(EVERY_NEXT_FIGURE)
 
 
 async def create_twins(conn: asyncpg.Connection, other: asyncpg.Connection) -> None:

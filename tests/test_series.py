@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import ADMIN, today
+from tests.helpers import today
 from tests.progress_helpers import counts, figure, office, progress, regions, series, status_of
 
 URL = "/api/v1/progress/73.71/series"
@@ -137,31 +137,6 @@ async def test_each_point_agrees_with_region_progress_at_its_end(client):
             at["coverage"],
         ), day
         assert points[day]["recordings"] == at["day"]["recordings"], day
-
-
-async def test_figures_written_out_of_order_replaced_and_deleted(client):
-    """Each figure holds until its region's next one of the same kind, whatever the order
-    the figures were written in; a deleted figure hands over to the one before it."""
-    await weeks_case(client)
-    await figure(client, "73.71", "2019-01-30", recorded=300)  # between two written before
-    await figure(client, "73.71", "2019-02-04", eligible=1200)  # replaced
-    await figure(client, "73.71.01", "2019-01-20", eligible=950)
-    response = await client.delete("/api/v1/regions/73.71.01/figures/2019-01-18", headers=ADMIN)
-    assert response.status_code == 204, response.text
-
-    body = await series(client, "73.71", from_="2019-01-17", to="2019-02-06", bucket="day")
-
-    points = {p["end"]: p for p in body["points"]}
-    for day in sorted(points):
-        at = await progress(client, "73.71", as_of=day)
-        assert (points[day]["recorded"], points[day]["eligible"]) == (
-            at["recorded"],
-            at["eligible"],
-        ), day
-    assert points["2019-01-19"]["eligible"] is None  # the district's first figure is gone
-    assert points["2019-01-20"]["eligible"] == 950
-    assert points["2019-01-30"]["recorded"] == 300
-    assert points["2019-02-04"]["eligible"] == 1200
 
 
 async def months_case(client):

@@ -46,25 +46,6 @@ _LATEST = text(
 )
 
 
-# Where each figure stops counting: the date of its region's next figure of each kind.
-# Every figure write refreshes its region's (NEXT_FIGURES); a bulk load refreshes them all.
-_NEXT_TEMPLATE = """
-UPDATE figures f SET next_eligible = n.next_eligible, next_recorded = n.next_recorded
-FROM (
-    SELECT region, date,
-           min(date) FILTER (WHERE eligible IS NOT NULL) OVER later AS next_eligible,
-           min(date) FILTER (WHERE recorded IS NOT NULL) OVER later AS next_recorded
-    FROM figures {where}
-    WINDOW later AS (PARTITION BY region ORDER BY date
-                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
-) n
-WHERE f.region = n.region AND f.date = n.date
-  AND (f.next_eligible, f.next_recorded) IS DISTINCT FROM (n.next_eligible, n.next_recorded)
-"""
-NEXT_FIGURES = text(_NEXT_TEMPLATE.format(where="WHERE region = :region"))
-EVERY_NEXT_FIGURE = _NEXT_TEMPLATE.format(where="")
-
-
 @dataclass(slots=True)
 class Anchored:
     """What the frontier below one region adds up to on one date."""
@@ -110,65 +91,68 @@ async def anchored_on(
     return found
 
 
-# :top is the depth of the regions whose numbers are asked for; each figure counts toward
-# the region at that depth above it (its head). A figure holds until its region's next one
-# of the same kind, or until a region between it and the head gets its first such figure.
-# Ancestors come from the code itself, on the few regions with figures.
-_DEPTH = "CASE WHEN {0} = 'ID' THEN 0 ELSE cardinality(string_to_array({0}, '.')) END"
-_PREFIX = """CASE WHEN {1} = 0 THEN 'ID'
-     ELSE array_to_string((string_to_array({0}, '.'))[1 : {1}], '.') END"""
+# :top is the depth of the regions whose numbers are asked for; each event is attributed to
+# the region at that depth above its figure (`head`). Ancestors come from the code itself.
+_HEAD = """CASE WHEN CAST(:top AS int) = 0 THEN 'ID'
+     ELSE array_to_string((string_to_array({0}, '.'))[1 : CAST(:top AS int)], '.') END"""
 _STEPS = text(
     f"""
 WITH f AS (
     SELECT region, date, eligible, recorded - counts_through AS adjustment,
-           CASE WHEN next_eligible <= :until THEN next_eligible END AS next_eligible,
-           CASE WHEN next_recorded <= :until THEN next_recorded END AS next_recorded
+           min(date) FILTER (WHERE eligible IS NOT NULL) OVER later AS next_eligible,
+           min(date) FILTER (WHERE recorded IS NOT NULL) OVER later AS next_recorded
     FROM figures
     WHERE {sql_in_subtree("region")} AND date <= :until
+    WINDOW later AS (PARTITION BY region ORDER BY date
+                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
 ),
 firsts AS (
-    SELECT region, {_DEPTH.format("region")} AS depth,
+    SELECT region,
            min(date) FILTER (WHERE eligible IS NOT NULL) AS eligible_from,
-           min(date) FILTER (WHERE adjustment IS NOT NULL) AS recorded_from
+           min(date) FILTER (WHERE adjustment IS NOT NULL) AS recorded_from,
+           CASE WHEN region = 'ID' THEN 0 ELSE cardinality(string_to_array(region, '.')) END
+               AS depth
     FROM f GROUP BY region
 ),
-blocked AS (
-    SELECT s.region, min(a.eligible_from) AS eligible_until,
-           min(a.recorded_from) AS recorded_until
-    FROM firsts s
-    CROSS JOIN LATERAL generate_series(CAST(:top AS int), s.depth - 1) AS k
-    JOIN firsts a ON a.region = {_PREFIX.format("s.region", "k")}
-    GROUP BY s.region
+ancestors AS (
+    SELECT s.region,
+           CASE WHEN k = 0 THEN 'ID'
+                ELSE array_to_string((string_to_array(s.region, '.'))[1 : k], '.') END AS code
+    FROM firsts s CROSS JOIN LATERAL generate_series(CAST(:top AS int), s.depth - 1) AS k
 ),
-heads AS (
-    SELECT s.region, {_PREFIX.format("s.region", "CAST(:top AS int)")} AS head,
-           b.eligible_until, b.recorded_until
-    FROM firsts s LEFT JOIN blocked b ON b.region = s.region
-    WHERE s.depth >= CAST(:top AS int)
+blocked AS (
+    SELECT n.region, min(a.eligible_from) AS eligible_until,
+           min(a.recorded_from) AS recorded_until
+    FROM ancestors n JOIN firsts a ON a.region = n.code
+    GROUP BY n.region
 ),
 live AS (
-    SELECT h.head, f.date, f.eligible, f.adjustment,
-           least(f.next_eligible, h.eligible_until) AS eligible_stop,
-           least(f.next_recorded, h.recorded_until) AS recorded_stop,
-           f.eligible IS NOT NULL AND (h.eligible_until IS NULL OR f.date < h.eligible_until)
+    SELECT {_HEAD.format("f.region")} AS head, f.date, f.eligible, f.adjustment,
+           least(f.next_eligible, b.eligible_until) AS eligible_stop,
+           least(f.next_recorded, b.recorded_until) AS recorded_stop,
+           f.eligible IS NOT NULL AND (b.eligible_until IS NULL OR f.date < b.eligible_until)
                AS eligible_live,
-           f.adjustment IS NOT NULL AND (h.recorded_until IS NULL OR f.date < h.recorded_until)
+           f.adjustment IS NOT NULL AND (b.recorded_until IS NULL OR f.date < b.recorded_until)
                AS recorded_live
-    FROM f JOIN heads h ON h.region = f.region
+    FROM f
+    JOIN firsts s ON s.region = f.region
+    LEFT JOIN blocked b ON b.region = f.region
+    WHERE s.depth >= CAST(:top AS int)
+),
+events AS (
+    SELECT head, 'eligible' AS kind, date AS day, eligible AS value, 1 AS anchors
+    FROM live WHERE eligible_live
+    UNION ALL
+    SELECT head, 'eligible', eligible_stop, -eligible, -1
+    FROM live WHERE eligible_live AND eligible_stop IS NOT NULL
+    UNION ALL
+    SELECT head, 'recorded', date, adjustment, 1 FROM live WHERE recorded_live
+    UNION ALL
+    SELECT head, 'recorded', recorded_stop, -adjustment, -1
+    FROM live WHERE recorded_live AND recorded_stop IS NOT NULL
 )
-SELECT head, 'eligible' AS kind, date AS day, sum(eligible)::bigint AS value,
-       count(*)::int AS anchors
-FROM live WHERE eligible_live GROUP BY 1, 3
-UNION ALL
-SELECT head, 'eligible', eligible_stop, -sum(eligible)::bigint, -count(*)::int
-FROM live WHERE eligible_live AND eligible_stop IS NOT NULL GROUP BY 1, 3
-UNION ALL
-SELECT head, 'recorded', date, sum(adjustment)::bigint, count(*)::int
-FROM live WHERE recorded_live GROUP BY 1, 3
-UNION ALL
-SELECT head, 'recorded', recorded_stop, -sum(adjustment)::bigint, -count(*)::int
-FROM live WHERE recorded_live AND recorded_stop IS NOT NULL GROUP BY 1, 3
-ORDER BY 1, 2, 3
+SELECT head, kind, day, sum(value)::bigint AS value, sum(anchors)::int AS anchors
+FROM events GROUP BY head, kind, day ORDER BY head, kind, day
 """
 )
 
@@ -206,8 +190,6 @@ async def figure_steps(
     """The figures' step functions up to `until` for each region at top_depth in the
     subtree of `region` (top_depth is region's own depth, or one more for its children)."""
     rows = await session.execute(_STEPS, {"region": region, "top": top_depth, "until": until})
-    # A day may come twice (one figure starting, another stopping): the running sums after
-    # both are what holds from that day, and that is where bisect_right lands.
     raw: dict[tuple[str, str], list[tuple[date, int, int]]] = {}
     for row in rows:
         raw.setdefault((row.head, row.kind), []).append((row.day, row.value, row.anchors))
