@@ -1,5 +1,6 @@
 """Every table. Summaries (region_days, region_months, region_totals, figures.counts_through)
-are kept exact by the count-writing statement itself, never by a background job."""
+are kept exact by the count-writing statement itself, never by a background job; figure_steps
+by the transaction that changes a figure or its counts_through."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -195,6 +196,20 @@ class RegionTotal(Base):
     region: Mapped[str] = mapped_column(Text, primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     recordings: Mapped[int] = mapped_column(BigInteger)
+
+
+class FigureStep(Base):
+    """What the official figures below a region add up to, as a step function of the date:
+    from `date` on, `value` and `anchors` change by these amounts (app/services/figures.py)."""
+
+    __tablename__ = "figure_steps"
+    __table_args__ = (CheckConstraint("kind IN ('eligible', 'recorded')", name="kind"),)
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    anchors: Mapped[int] = mapped_column(Integer)
 
 
 class InstanceFlag(Base):

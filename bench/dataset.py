@@ -20,10 +20,13 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.auth import TOKEN_PREFIX, secret_hash
 from app.migrate import head_revision, upgrade
 from app.models import SHARDS
+from app.services.figures import store_steps
 from app.services.tallies import TALLY_CTES
 
 GENERATOR_VERSION = 3
@@ -613,7 +616,20 @@ async def prepare_reference(server_url: str, name: str, loaded: Dataset) -> str:
     finally:
         await source.close()
         await conn.close()
+    await store_figure_steps(url)
     return url
+
+
+async def store_figure_steps(url: str) -> None:
+    """The figures' step functions, built by the service's own code."""
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with AsyncSession(engine) as session:
+            figured = await session.scalars(text("SELECT DISTINCT region FROM figures"))
+            await store_steps(session, list(figured))
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 # What must agree between the loader's database and the service-ingested one.
@@ -624,6 +640,7 @@ COMPARED = {
     "region_months": "SELECT region, month, shard, recordings FROM region_months",
     "region_totals": "SELECT region, shard, recordings FROM region_totals",
     "figures": "SELECT region, date, eligible, recorded, counts_through FROM figures",
+    "figure_steps": "SELECT region, kind, date, value, anchors FROM figure_steps",
 }
 
 
@@ -728,6 +745,7 @@ async def _load(
 
         await step("summaries", summaries())
         await step("figures", _load_figures(conn, nation, first, last))
+        await step("figure steps", store_figure_steps(url))
         await step("baseline twin tables", create_twins(conn, other))
         await step("VACUUM ANALYZE", conn.execute("VACUUM ANALYZE"))
         return {

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import today
+from tests.helpers import ADMIN, put_office, today
 from tests.progress_helpers import counts, figure, office, progress, regions, series, status_of
 
 URL = "/api/v1/progress/73.71/series"
@@ -137,6 +137,64 @@ async def test_each_point_agrees_with_region_progress_at_its_end(client):
             at["coverage"],
         ), day
         assert points[day]["recordings"] == at["day"]["recordings"], day
+
+
+async def test_figures_written_out_of_order_replaced_and_deleted(client):
+    """Each figure holds until its region's next one of the same kind, whatever the order
+    the figures were written in; a deleted figure hands over to the one before it."""
+    await weeks_case(client)
+    await figure(client, "73.71", "2019-01-30", recorded=300)  # between two written before
+    await figure(client, "73.71", "2019-02-04", eligible=1200)  # replaced
+    await figure(client, "73.71.01", "2019-01-20", eligible=950)
+    response = await client.delete("/api/v1/regions/73.71.01/figures/2019-01-18", headers=ADMIN)
+    assert response.status_code == 204, response.text
+
+    body = await series(client, "73", from_="2019-01-17", to="2019-02-06", bucket="day")
+
+    points = {p["end"]: p for p in body["points"]}
+    for day in sorted(points):
+        at = await progress(client, "73", as_of=day)
+        assert (points[day]["recorded"], points[day]["eligible"]) == (
+            at["recorded"],
+            at["eligible"],
+        ), day
+    assert points["2019-01-19"]["eligible"] is None  # the district's first figure is gone
+    assert points["2019-01-20"]["eligible"] == 950
+    assert points["2019-01-30"]["recorded"] == 300
+    assert points["2019-02-04"]["eligible"] == 1200
+
+
+async def test_counts_changed_under_a_figure_leave_what_it_stands_in_for(client):
+    """A published recorded figure stands in for every count up to its date: writing,
+    correcting or deleting such a count, or moving an office in or out under it, changes
+    the numbers before the figure, never from its date on."""
+    await regions(client, "73", "73.71", "73.71.01", "73.71.02", "73.72", "73.72.01")
+    await office(client, "K", "73.71.01")
+    await office(client, "L", "73.72.01")
+    await counts(client, "K", {"2019-01-05": 10})
+    await figure(client, "73.71", "2019-01-10", recorded=1000)
+    await counts(client, "K", {"2019-01-06": 7, "2019-01-12": 3})
+    await counts(client, "L", {"2019-01-04": 40})
+
+    async def recorded(region, day):
+        body = await series(client, region, from_=day, to=day, bucket="day")
+        (point,) = body["points"]
+        assert point["recorded"] == (await progress(client, region, as_of=day))["recorded"]
+        return point["recorded"]
+
+    assert await recorded("73.71", "2019-01-09") == 17
+    assert await recorded("73.71", "2019-01-12") == 1003
+    assert await recorded("73", "2019-01-12") == 1043
+
+    await counts(client, "K", {"2019-01-05": 12})  # a correction under the figure
+    await client.delete("/api/v1/offices/K/counts/2019-01-06", headers=ADMIN)
+    assert await recorded("73.71", "2019-01-09") == 12
+    assert await recorded("73.71", "2019-01-12") == 1003
+
+    await put_office(client, "L", "73.71.02", opened_on="2019-01-01")  # moves in under it
+    assert await recorded("73.71", "2019-01-09") == 52
+    assert await recorded("73.71", "2019-01-12") == 1003
+    assert await recorded("73", "2019-01-12") == 1003
 
 
 async def months_case(client):

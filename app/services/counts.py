@@ -16,8 +16,9 @@ from app.auth import Actor
 from app.clock import now, today_in
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from app.schemas import CountIn, parse_date
+from app.services.figures import store_steps
 from app.services.offices import OfficeRow, check_code, get_office, lock_offices
-from app.services.tallies import TALLY_CTES
+from app.services.tallies import FIGURED, TALLY_CTES
 
 T = TypeVar("T")
 
@@ -68,7 +69,8 @@ SELECT cur.office_id, cur.date,
        coalesce(w.recordings, cur.old_recordings) AS recordings,
        CASE WHEN w.office_id IS NULL THEN cur.old_note ELSE w.note END AS note,
        coalesce(w.version, cur.old_version) AS version,
-       coalesce(w.updated_at, cur.old_updated_at) AS updated_at
+       coalesce(w.updated_at, cur.old_updated_at) AS updated_at,
+       {FIGURED}
 FROM current cur
 LEFT JOIN written w ON w.office_id = cur.office_id AND w.date = cur.date
 """
@@ -90,7 +92,7 @@ delta_rows AS (
     FROM gone g JOIN offices o ON o.id = g.office_id
 ),
 {TALLY_CTES}
-SELECT count(*) FROM gone
+SELECT count(*) AS deleted, {FIGURED} FROM gone
 """
 )
 
@@ -191,7 +193,10 @@ async def _write(
             **_actor_params(actor),
         },
     )
-    return list(rows)
+    written = list(rows)
+    if written:
+        await store_steps(session, written[0].figured)
+    return written
 
 
 def parse_if_match(header: str | None) -> int | str | None:
@@ -380,9 +385,10 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
         if office not in offices:
             raise NotFound(f"no office {office}")
         params = {"office_id": offices[office].id, "date": day, **_actor_params(actor)}
-        deleted = await session.scalar(_DELETE, params)
-        if not deleted:
+        deleted = (await session.execute(_DELETE, params)).one()
+        if not deleted.deleted:
             raise NotFound(f"office {office} has no count dated {day}")
+        await store_steps(session, deleted.figured)
         await session.commit()
 
     await with_retry(session, attempt)

@@ -10,12 +10,16 @@ stand in for all the counts below them dated up to their figure, so
 where a figure's counts_through is its region's subtree counts up to its date.
 
 Seen over time, a figure holds from its date until its region's next figure, and leaves the
-frontier for good once an ancestor below the top gets its first figure. So each kind of
-figure makes a step function of the date, built here in SQL from +/- events: its value (the
-sum above) and how many regions anchor it (none: eligible is null).
+frontier for good once a region between it and R gets its first figure. So each kind of
+figure makes a step function of the date for R: its value (the sum above) and how many
+regions anchor it (none: eligible is null). Working it out touches every figure below R
+(all of them, for the nation), so it is kept in figure_steps as +/- events per date, rebuilt
+for R and its ancestors by whatever changes a figure or its counts_through, in the same
+transaction; reads only add up a few events.
 """
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import accumulate
@@ -26,24 +30,82 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import regions
 from app.regions import sql_in_subtree
 
-# On one date: each region's latest eligible and recorded figure (recorded as what it adds
-# to the counts). The frontier is then worked out over these few rows. (Regions in
-# descending order: a backward scan of the figures' key, where ascending would sort.)
-_LATEST = text(
+# Ancestors come from the code itself, computed on the few regions that have figures.
+_DEPTH = "CASE WHEN {0} = 'ID' THEN 0 ELSE cardinality(string_to_array({0}, '.')) END"
+_PREFIX = """CASE WHEN {1} = 0 THEN 'ID'
+     ELSE array_to_string((string_to_array({0}, '.'))[1 : {1}], '.') END"""
+
+# The events of region :region (at depth :depth): each figure below it starts counting on its
+# date and stops at its region's next figure of the same kind, or when a region between it
+# and :region (that one included) gets its first figure of that kind, whichever comes first.
+STORE_STEPS = text(
     f"""
-    SELECT region, 'eligible' AS kind, value FROM (
-        SELECT DISTINCT ON (region) region, eligible AS value FROM figures
-        WHERE {sql_in_subtree("region")} AND date <= :as_of AND eligible IS NOT NULL
-        ORDER BY region DESC, date DESC
-    ) e
+WITH f AS (
+    SELECT region, date, eligible, recorded - counts_through AS adjustment,
+           min(date) FILTER (WHERE eligible IS NOT NULL) OVER later AS next_eligible,
+           min(date) FILTER (WHERE recorded IS NOT NULL) OVER later AS next_recorded
+    FROM figures
+    WHERE {sql_in_subtree("region")}
+    WINDOW later AS (PARTITION BY region ORDER BY date
+                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+),
+firsts AS (
+    SELECT region, {_DEPTH.format("region")} AS depth,
+           min(date) FILTER (WHERE eligible IS NOT NULL) AS eligible_from,
+           min(date) FILTER (WHERE adjustment IS NOT NULL) AS recorded_from
+    FROM f GROUP BY region
+),
+blocked AS (
+    SELECT s.region, min(a.eligible_from) AS eligible_until,
+           min(a.recorded_from) AS recorded_until
+    FROM firsts s
+    CROSS JOIN LATERAL generate_series(CAST(:depth AS int), s.depth - 1) AS k
+    JOIN firsts a ON a.region = {_PREFIX.format("s.region", "k")}
+    GROUP BY s.region
+),
+live AS (
+    SELECT f.date, f.eligible, f.adjustment,
+           least(f.next_eligible, b.eligible_until) AS eligible_stop,
+           least(f.next_recorded, b.recorded_until) AS recorded_stop,
+           f.eligible IS NOT NULL AND (b.eligible_until IS NULL OR f.date < b.eligible_until)
+               AS eligible_live,
+           f.adjustment IS NOT NULL AND (b.recorded_until IS NULL OR f.date < b.recorded_until)
+               AS recorded_live
+    FROM f LEFT JOIN blocked b ON b.region = f.region
+),
+events AS (
+    SELECT 'eligible' AS kind, date, eligible AS value, 1 AS anchors
+    FROM live WHERE eligible_live
     UNION ALL
-    SELECT region, 'recorded', value FROM (
-        SELECT DISTINCT ON (region) region, recorded - counts_through AS value FROM figures
-        WHERE {sql_in_subtree("region")} AND date <= :as_of AND recorded IS NOT NULL
-        ORDER BY region DESC, date DESC
-    ) r
-    """
+    SELECT 'eligible', eligible_stop, -eligible, -1
+    FROM live WHERE eligible_live AND eligible_stop IS NOT NULL
+    UNION ALL
+    SELECT 'recorded', date, adjustment, 1 FROM live WHERE recorded_live
+    UNION ALL
+    SELECT 'recorded', recorded_stop, -adjustment, -1
+    FROM live WHERE recorded_live AND recorded_stop IS NOT NULL
 )
+INSERT INTO figure_steps (region, kind, date, value, anchors)
+SELECT :region, kind, date, sum(value), sum(anchors) FROM events
+GROUP BY kind, date HAVING sum(value) <> 0 OR sum(anchors) <> 0
+"""
+)
+
+# Rebuilds run one at a time (they all rebuild the nation's steps): each starts from the
+# figures as the one before it left them.
+_REBUILD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('rekam.figure_steps'))")
+_CLEAR = text("DELETE FROM figure_steps WHERE region = ANY(CAST(:regions AS text[]))")
+
+
+async def store_steps(session: AsyncSession, changed: Iterable[str]) -> None:
+    """Rebuild the steps of every region at or above the regions whose figures changed."""
+    heads = sorted({head for code in changed for head in regions.lineage_of(code)})
+    if not heads:
+        return
+    await session.execute(_REBUILD_LOCK)
+    await session.execute(_CLEAR, {"regions": heads})
+    for head in heads:
+        await session.execute(STORE_STEPS, {"region": head, "depth": regions.parse(head).depth})
 
 
 @dataclass(slots=True)
@@ -59,102 +121,29 @@ class Anchored:
         return self.eligible if self.eligible_anchors else None
 
 
-def _frontier(values: dict[str, int], top_depth: int) -> dict[str, tuple[int, int]]:
-    """For each region at top_depth: the sum of its frontier's values, and their number."""
-    sums: dict[str, tuple[int, int]] = {}
-    for region, value in values.items():
-        lineage = regions.lineage_of(region)
-        if len(lineage) <= top_depth or not values.keys().isdisjoint(lineage[top_depth:-1]):
-            continue
-        total, anchors = sums.get(lineage[top_depth], (0, 0))
-        sums[lineage[top_depth]] = (total + value, anchors + 1)
-    return sums
+_ON = text(
+    """
+SELECT region, kind, sum(value) AS value, sum(anchors) AS anchors FROM figure_steps
+WHERE region = ANY(CAST(:regions AS text[])) AND date <= :as_of
+GROUP BY region, kind
+"""
+)
 
 
 async def anchored_on(
-    session: AsyncSession, *, region: str, top_depths: tuple[int, ...], as_of: date
-) -> dict[int, dict[str, Anchored]]:
-    """For each top depth, what the figures add up to on as_of below each region there."""
-    latest: dict[str, dict[str, int]] = {"eligible": {}, "recorded": {}}
-    rows = await session.execute(_LATEST, {"region": region, "as_of": as_of})
-    for code, kind, value in rows:
-        latest[kind][code] = value
-    found: dict[int, dict[str, Anchored]] = {}
-    for depth in top_depths:
-        by_head: dict[str, Anchored] = {}
-        for head, (total, anchors) in _frontier(latest["eligible"], depth).items():
-            by_head.setdefault(head, Anchored()).eligible = total
-            by_head[head].eligible_anchors = anchors
-        for head, (total, _) in _frontier(latest["recorded"], depth).items():
-            by_head.setdefault(head, Anchored()).adjustment = total
-        found[depth] = by_head
+    session: AsyncSession, *, codes: list[str], as_of: date
+) -> dict[str, Anchored]:
+    """What the figures below each region add up to on as_of."""
+    found: dict[str, Anchored] = {}
+    for code, kind, value, anchors in await session.execute(
+        _ON, {"regions": codes, "as_of": as_of}
+    ):
+        anchored = found.setdefault(code, Anchored())
+        if kind == "eligible":
+            anchored.eligible, anchored.eligible_anchors = int(value), int(anchors)
+        else:
+            anchored.adjustment = int(value)
     return found
-
-
-# :top is the depth of the regions whose numbers are asked for; each event is attributed to
-# the region at that depth above its figure (`head`). Ancestors come from the code itself.
-_HEAD = """CASE WHEN CAST(:top AS int) = 0 THEN 'ID'
-     ELSE array_to_string((string_to_array({0}, '.'))[1 : CAST(:top AS int)], '.') END"""
-_STEPS = text(
-    f"""
-WITH f AS (
-    SELECT region, date, eligible, recorded - counts_through AS adjustment,
-           min(date) FILTER (WHERE eligible IS NOT NULL) OVER later AS next_eligible,
-           min(date) FILTER (WHERE recorded IS NOT NULL) OVER later AS next_recorded
-    FROM figures
-    WHERE {sql_in_subtree("region")} AND date <= :until
-    WINDOW later AS (PARTITION BY region ORDER BY date
-                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
-),
-firsts AS (
-    SELECT region,
-           min(date) FILTER (WHERE eligible IS NOT NULL) AS eligible_from,
-           min(date) FILTER (WHERE adjustment IS NOT NULL) AS recorded_from,
-           CASE WHEN region = 'ID' THEN 0 ELSE cardinality(string_to_array(region, '.')) END
-               AS depth
-    FROM f GROUP BY region
-),
-ancestors AS (
-    SELECT s.region,
-           CASE WHEN k = 0 THEN 'ID'
-                ELSE array_to_string((string_to_array(s.region, '.'))[1 : k], '.') END AS code
-    FROM firsts s CROSS JOIN LATERAL generate_series(CAST(:top AS int), s.depth - 1) AS k
-),
-blocked AS (
-    SELECT n.region, min(a.eligible_from) AS eligible_until,
-           min(a.recorded_from) AS recorded_until
-    FROM ancestors n JOIN firsts a ON a.region = n.code
-    GROUP BY n.region
-),
-live AS (
-    SELECT {_HEAD.format("f.region")} AS head, f.date, f.eligible, f.adjustment,
-           least(f.next_eligible, b.eligible_until) AS eligible_stop,
-           least(f.next_recorded, b.recorded_until) AS recorded_stop,
-           f.eligible IS NOT NULL AND (b.eligible_until IS NULL OR f.date < b.eligible_until)
-               AS eligible_live,
-           f.adjustment IS NOT NULL AND (b.recorded_until IS NULL OR f.date < b.recorded_until)
-               AS recorded_live
-    FROM f
-    JOIN firsts s ON s.region = f.region
-    LEFT JOIN blocked b ON b.region = f.region
-    WHERE s.depth >= CAST(:top AS int)
-),
-events AS (
-    SELECT head, 'eligible' AS kind, date AS day, eligible AS value, 1 AS anchors
-    FROM live WHERE eligible_live
-    UNION ALL
-    SELECT head, 'eligible', eligible_stop, -eligible, -1
-    FROM live WHERE eligible_live AND eligible_stop IS NOT NULL
-    UNION ALL
-    SELECT head, 'recorded', date, adjustment, 1 FROM live WHERE recorded_live
-    UNION ALL
-    SELECT head, 'recorded', recorded_stop, -adjustment, -1
-    FROM live WHERE recorded_live AND recorded_stop IS NOT NULL
-)
-SELECT head, kind, day, sum(value)::bigint AS value, sum(anchors)::int AS anchors
-FROM events GROUP BY head, kind, day ORDER BY head, kind, day
-"""
-)
 
 
 @dataclass(slots=True)
@@ -184,19 +173,24 @@ class FigureSteps:
         return self.recorded.at(day)[0]
 
 
-async def figure_steps(
-    session: AsyncSession, *, region: str, top_depth: int, until: date
-) -> dict[str, FigureSteps]:
-    """The figures' step functions up to `until` for each region at top_depth in the
-    subtree of `region` (top_depth is region's own depth, or one more for its children)."""
-    rows = await session.execute(_STEPS, {"region": region, "top": top_depth, "until": until})
-    raw: dict[tuple[str, str], list[tuple[date, int, int]]] = {}
-    for row in rows:
-        raw.setdefault((row.head, row.kind), []).append((row.day, row.value, row.anchors))
-    steps: dict[str, FigureSteps] = {}
-    for (head, kind), events in raw.items():
-        target = getattr(steps.setdefault(head, FigureSteps()), kind)
-        target.days = [day for day, _, _ in events]
-        target.values = list(accumulate(value for _, value, _ in events))
-        target.anchors = list(accumulate(anchors for _, _, anchors in events))
+_STEPS = text(
+    """
+SELECT kind, date, value, anchors FROM figure_steps
+WHERE region = :region AND date <= :until ORDER BY kind, date
+"""
+)
+
+
+async def figure_steps(session: AsyncSession, *, region: str, until: date) -> FigureSteps:
+    """The figures' step functions below `region` up to `until`."""
+    steps = FigureSteps()
+    events: dict[str, list[tuple[date, int, int]]] = {"eligible": [], "recorded": []}
+    for kind, day, value, anchors in await session.execute(
+        _STEPS, {"region": region, "until": until}
+    ):
+        events[kind].append((day, int(value), int(anchors)))
+    for kind, target in (("eligible", steps.eligible), ("recorded", steps.recorded)):
+        target.days = [day for day, _, _ in events[kind]]
+        target.values = list(accumulate(value for _, value, _ in events[kind]))
+        target.anchors = list(accumulate(anchors for _, _, anchors in events[kind]))
     return steps

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import regions
 from app.errors import Invalid, NotFound
 from app.schemas import OfficeIn
+from app.services.figures import store_steps
 from app.services.regions import get_region
-from app.services.tallies import TALLY_CTES
+from app.services.tallies import FIGURED, TALLY_CTES
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CODE = re.compile(CODE_PATTERN)
@@ -96,7 +97,7 @@ WITH delta_rows AS (
     FROM counts WHERE office_id = :office_id
 ),
 {TALLY_CTES}
-SELECT 1
+SELECT {FIGURED}
 """
 )
 
@@ -119,10 +120,11 @@ async def put_office(
     if previous is not None and previous.region != data.region:
         # Count writers queue on this lock, and so does a figure being computed.
         await session.execute(text("LOCK TABLE counts IN SHARE ROW EXCLUSIVE MODE"))
-        await session.execute(
+        figured = await session.scalar(
             _MOVE,
             {"office_id": previous.id, "old_region": previous.region, "new_region": data.region},
         )
+        await store_steps(session, figured)
     row = (
         await session.execute(
             text(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
 from app.regions import sql_in_subtree
-from app.services.figures import Anchored, FigureSteps, anchored_on, figure_steps
+from app.services.figures import Anchored, anchored_on, figure_steps
 from app.services.regions import get_region
 from app.services.tallies import counts_through
 
@@ -128,7 +128,6 @@ async def region_progress(
 ) -> dict[str, Any]:
     """The progress body of one region at as_of, with its children and own offices."""
     region = await get_region(session, code)
-    depth = region["depth"]
     start = as_of - timedelta(days=days - 1)
     children = [
         dict(row._mapping)
@@ -143,8 +142,8 @@ async def region_progress(
     codes = [code] + [child["code"] for child in children]
     through = await counts_through(session, codes, as_of)
     per_day = await daily_recordings(session, codes, start, as_of)
-    anchored = await anchored_on(session, region=code, top_depths=(depth, depth + 1), as_of=as_of)
-    own = anchored[depth].get(code, Anchored())
+    anchored = await anchored_on(session, codes=codes, as_of=as_of)
+    own = anchored.get(code, Anchored())
     eligible = own.eligible_or_none
     recorded = through[code] + own.adjustment
     window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
@@ -155,7 +154,7 @@ async def region_progress(
     )
     child_bodies = []
     for child in children:
-        below = anchored[depth + 1].get(child["code"], Anchored())
+        below = anchored.get(child["code"], Anchored())
         this_eligible = below.eligible_or_none
         this_recorded = through[child["code"]] + below.adjustment
         child_days = per_day.get(child["code"], {})
@@ -250,15 +249,12 @@ async def region_series(
 ) -> dict[str, Any]:
     """Recordings per bucket, and recorded, eligible and coverage at each bucket's end."""
     region = await get_region(session, code)
-    depth = region["depth"]
     spans = buckets(start, end, bucket)
     recordings = await _series_recordings(session, code, spans, bucket)
     before = 0
     if start > date.min:
         before = (await counts_through(session, [code], start - timedelta(days=1)))[code]
-    anchored = (await figure_steps(session, region=code, top_depth=depth, until=end)).get(
-        code, FigureSteps()
-    )
+    anchored = await figure_steps(session, region=code, until=end)
     points = []
     running = before
     target = region["daily_target"]

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import regions
 from app.errors import Invalid, NotFound
 from app.schemas import FigureIn, RegionIn
+from app.services.figures import store_steps
 from app.services.tallies import counts_through
 
 COLUMNS = "code, name, level, parent, daily_target, coverage_target, coverage_deadline"
@@ -111,6 +112,7 @@ async def put_figure(
             {"region": code, "date": day, "counts_through": through, **data.model_dump()},
         )
     ).one()
+    await store_steps(session, [code])
     await session.commit()
     body = dict(row._mapping)
     created = bool(body.pop("created"))
@@ -125,4 +127,5 @@ async def delete_figure(session: AsyncSession, *, code: str, day: date) -> None:
     )
     if result.first() is None:
         raise NotFound(f"region {code} has no figure dated {day}")
+    await store_steps(session, [code])
     await session.commit()

@@ -3,9 +3,10 @@
 A statement that changes counts defines a CTE `delta_rows(office_id, region, date, delta)`
 and appends TALLY_CTES: every region in the lineage of `region` gets `delta` added to its
 day, month and all-time rows, and every figure at or after `date` in that lineage gets it
-added to `counts_through`. Rows are taken in key order, so concurrent writers queue instead
-of deadlocking. Nation and province rows are spread over SHARDS rows per key (by office),
-so the whole country does not queue on one row.
+added to `counts_through` (their step functions are then rebuilt: see FIGURED). Rows are
+taken in key order, so concurrent writers queue instead of deadlocking. Nation and province
+rows are spread over SHARDS rows per key (by office), so the whole country does not queue
+on one row.
 """
 
 from collections.abc import Sequence
@@ -52,8 +53,13 @@ tally_figures AS (
         GROUP BY 1, 2
     ) x
     WHERE f.region = x.region AND f.date = x.date
+    RETURNING f.region
 )
 """
+
+# The regions whose figures' counts_through the statement changed: select it, and pass it to
+# figures.store_steps before committing.
+FIGURED = "ARRAY(SELECT DISTINCT region FROM tally_figures) AS figured"
 
 # Each region's subtree counts dated up to :as_of, from the summaries alone: everything,
 # less the months after the month of :as_of, less the days after :as_of in its month.
