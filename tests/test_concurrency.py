@@ -9,8 +9,9 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from app.services.figures import store_steps
 from tests.conftest import ADMIN
 from tests.helpers import assert_tallies_exact, bearer, days_ago, today
 
@@ -52,6 +53,17 @@ async def assert_nation_matches_counts(connection):
     )
     counts = await connection.scalar(text("SELECT coalesce(sum(recordings), 0) FROM counts"))
     assert nation_days == counts
+
+
+async def assert_figure_steps_as_rebuilt(connection):
+    steps = text("SELECT region, kind, date, value, anchors FROM figure_steps")
+    stored = {tuple(row) for row in await connection.execute(steps)}
+    async with AsyncSession(bind=connection) as session:
+        figured = await session.scalars(text("SELECT DISTINCT region FROM figures"))
+        await store_steps(session, list(figured))
+        rebuilt = {tuple(row) for row in await session.execute(steps)}
+        await session.rollback()
+    assert stored == rebuilt
 
 
 async def test_concurrent_puts_to_one_count_keep_one_unbroken_history(http, live_db):
@@ -108,10 +120,25 @@ async def test_concurrent_writers_across_offices_keep_every_tally_exact(http, li
         tokens[code] = created.json()["token"]
     rng = random.Random(2024)
     dates = [today(), days_ago(1), days_ago(3), today().replace(day=1) - timedelta(days=1)]
+    # Figures dated among the counts: writes before them change their counts_through, and
+    # with it the figure steps, which must come out as a rebuild from scratch would.
+    for region, day in (("99.01", days_ago(2)), ("99", days_ago(1)), ("98.01", dates[3])):
+        response = await http.put(
+            f"/api/v1/regions/{region}/figures/{day}",
+            json={"eligible": 1000, "recorded": 500},
+            headers=ADMIN,
+        )
+        assert response.status_code in (200, 201), response.text
 
     def operation():
-        kind = rng.choice(["put", "put", "office-put", "batch", "csv", "delete"])
+        kind = rng.choice(["put", "put", "office-put", "batch", "csv", "delete", "figure"])
         code, day = rng.choice(sorted(offices)), rng.choice(dates)
+        if kind == "figure":
+            return http.put(
+                f"/api/v1/regions/{rng.choice(['99', '99.01', '98.01'])}/figures/{day}",
+                json={"recorded": rng.randrange(1000, 2000)},
+                headers=ADMIN,
+            )
         if kind == "office-put":
             code = rng.choice(sorted(tokens))
             day = rng.choice(dates[:3])
@@ -150,6 +177,7 @@ async def test_concurrent_writers_across_offices_keep_every_tally_exact(http, li
             assert response.request.method == "DELETE"
     await assert_tallies_exact(live_db)
     await assert_nation_matches_counts(live_db)
+    await assert_figure_steps_as_rebuilt(live_db)
     versions = await live_db.execute(
         text(
             """
