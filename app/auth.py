@@ -15,7 +15,6 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import Forbidden, RateLimited, Unauthorized
 from app.ratelimit import RateLimiter
-from app.services.offices import OfficeRow
 
 TOKEN_PREFIX = "rekam_"  # noqa: S105 - a prefix, not a secret
 # last_used_at is a hint for operators, not an audit log: write it at most this often.
@@ -27,15 +26,12 @@ class Actor:
     token_id: int | None
     role: str
     name: str | None
-    office: OfficeRow | None = None  # an office token's own office
+    office_id: int | None = None
+    office_code: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-    @property
-    def office_code(self) -> str | None:
-        return self.office.code if self.office else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +71,9 @@ def bearer_secret(request: Request, credentials: HTTPAuthorizationCredentials | 
     return credentials.credentials.strip() or None
 
 
-# The lookup also stamps last_used_at when it is stale, and brings an office token's office,
-# in the same round trip. A write request's lookup also switches its transaction to generic
-# plans: writes touch rows by key, so a plan made once serves every write (planning the
-# count write cost more than running it), where a read of "the subtree of :region" needs a
-# plan for the region it is given (see db.py).
-_LOOKUP = """
+# The lookup also stamps last_used_at when it is stale, in the same round trip.
+_LOOKUP = text(
+    """
     WITH found AS (SELECT * FROM tokens WHERE secret_hash = :hash),
     touched AS (
         UPDATE tokens SET last_used_at = :now
@@ -88,13 +81,10 @@ _LOOKUP = """
                     AND (last_used_at IS NULL OR last_used_at < :stale_before))
         RETURNING id
     )
-    SELECT f.id, f.role, f.name, f.revoked_at, EXISTS (SELECT 1 FROM touched) AS touched,
-           o.id AS office_id, o.code, o.region, o.timezone, o.opened_on, o.active {plans}
+    SELECT f.id, f.role, f.name, f.office_id, o.code AS office_code, f.revoked_at,
+           EXISTS (SELECT 1 FROM touched) AS touched
     FROM found f LEFT JOIN offices o ON o.id = f.office_id
-"""
-_READ_LOOKUP = text(_LOOKUP.format(plans=""))
-_WRITE_LOOKUP = text(
-    _LOOKUP.format(plans=", set_config('plan_cache_mode', 'force_generic_plan', true) AS plans")
+    """
 )
 
 
@@ -131,21 +121,16 @@ async def authenticate(
         actor = ENV_ADMIN
     else:
         now = datetime.now(UTC)
-        lookup = _READ_LOOKUP if request.method in ("GET", "HEAD") else _WRITE_LOOKUP
         row = (
             await session.execute(
-                lookup, {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION}
+                _LOOKUP,
+                {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION},
             )
         ).one_or_none()
         if row is None or row.revoked_at is not None:
             limits.auth_failures.hit(address)
             raise Unauthorized("unknown or revoked token")
-        office = None
-        if row.office_id is not None:
-            office = OfficeRow(
-                row.office_id, row.code, row.region, row.timezone, row.opened_on, row.active
-            )
-        actor = Actor(row.id, row.role, row.name, office)
+        actor = Actor(row.id, row.role, row.name, row.office_id, row.office_code)
         if row.touched:
             await session.commit()
     request.state.actor = actor

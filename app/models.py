@@ -141,10 +141,6 @@ class Count(Base):
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # The recordings the last update replaced (null once created): set from the locked row by
-    # the update itself, so the write's delta to the summaries is exact even when another
-    # write of the same count committed after this one's snapshot.
-    previous_recordings: Mapped[int | None] = mapped_column(Integer)
 
 
 # Who reported on a date: reporting and exports read counts by date across offices.

@@ -17,15 +17,11 @@ from app.clock import now, today_in
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from app.schemas import CountIn, parse_date
 from app.services.figures import store_steps
-from app.services.offices import OfficeRow, check_code, get_office, lock_offices, office_row
+from app.services.offices import OfficeRow, check_code, get_office, lock_offices
 from app.services.tallies import FIGURED, TALLY_CTES
 
 T = TypeVar("T")
 
-# One statement per write, without a prior lock: the update reads the row it replaces under
-# its own row lock (previous_recordings), so each delta is exact even when another write of
-# the same count committed first. `current` is only the snapshot's view, for the version of
-# a count written anew and for the answer about an unchanged count.
 _UPSERT = text(
     f"""
 WITH input AS (
@@ -44,16 +40,15 @@ current AS (
     FROM input i LEFT JOIN counts c ON c.office_id = i.office_id AND c.date = i.date
 ),
 written AS (
-    INSERT INTO counts AS c
-        (office_id, date, recordings, note, version, updated_at, previous_recordings)
-    SELECT office_id, date, recordings, note, last_version + 1, :now, NULL FROM current
+    INSERT INTO counts AS c (office_id, date, recordings, note, version, updated_at)
+    SELECT office_id, date, recordings, note, last_version + 1, :now FROM current
+    WHERE old_version IS NULL
+       OR (recordings, note) IS DISTINCT FROM (old_recordings, old_note)
     ORDER BY office_id, date
     ON CONFLICT (office_id, date) DO UPDATE SET
-        recordings = excluded.recordings, note = excluded.note, version = c.version + 1,
-        updated_at = excluded.updated_at, previous_recordings = c.recordings
-    WHERE (c.recordings, c.note) IS DISTINCT FROM (excluded.recordings, excluded.note)
-    RETURNING c.office_id, c.date, c.recordings, c.note, c.version, c.updated_at,
-              c.previous_recordings
+        recordings = excluded.recordings, note = excluded.note,
+        version = excluded.version, updated_at = excluded.updated_at
+    RETURNING c.office_id, c.date, c.recordings, c.note, c.version, c.updated_at
 ),
 history AS (
     INSERT INTO count_revisions
@@ -62,14 +57,15 @@ history AS (
     FROM written
 ),
 delta_rows AS (
-    SELECT w.office_id, o.region, w.date,
-           w.recordings - coalesce(w.previous_recordings, 0) AS delta
-    FROM written w JOIN offices o ON o.id = w.office_id
+    SELECT w.office_id, o.region, w.date, w.recordings - coalesce(cur.old_recordings, 0) AS delta
+    FROM written w
+    JOIN current cur ON cur.office_id = w.office_id AND cur.date = w.date
+    JOIN offices o ON o.id = w.office_id
 ),
 {TALLY_CTES}
 SELECT cur.office_id, cur.date,
-       CASE WHEN w.office_id IS NULL THEN 'unchanged'
-            WHEN w.previous_recordings IS NULL THEN 'created' ELSE 'updated' END AS outcome,
+       CASE WHEN cur.old_version IS NULL THEN 'created'
+            WHEN w.office_id IS NULL THEN 'unchanged' ELSE 'updated' END AS outcome,
        coalesce(w.recordings, cur.old_recordings) AS recordings,
        CASE WHEN w.office_id IS NULL THEN cur.old_note ELSE w.note END AS note,
        coalesce(w.version, cur.old_version) AS version,
@@ -100,10 +96,8 @@ SELECT count(*) AS deleted, {FIGURED} FROM gone
 """
 )
 
-# Deadlocks and serialisation failures are the database asking for another try; so is a
-# duplicate history version (23505), which only a count deleted while it was being written
-# anew can cause.
-_RETRYABLE = {"40P01", "40001", "23505"}
+# Deadlocks and serialisation failures are the database asking for another try.
+_RETRYABLE = {"40P01", "40001"}
 _ATTEMPTS = 5
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
@@ -140,20 +134,14 @@ def _sqlstate(error: DBAPIError) -> str | None:
     return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
 
 
-class _RaceLost(Exception):
-    """Another write created the same count after this one's snapshot, with the same values:
-    this one has nothing to write and no stored row to answer with. The next try has both."""
-
-
 async def with_retry(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
     """Run a write transaction, again from the start when the database reports a deadlock."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             return await work()
-        except (DBAPIError, _RaceLost) as error:
+        except DBAPIError as error:
             await session.rollback()
-            retryable = isinstance(error, _RaceLost) or _sqlstate(error) in _RETRYABLE
-            if not retryable or attempt == _ATTEMPTS:
+            if _sqlstate(error) not in _RETRYABLE or attempt == _ATTEMPTS:
                 raise
             await asyncio.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
@@ -206,8 +194,6 @@ async def _write(
         },
     )
     written = list(rows)
-    if any(row.version is None for row in written):
-        raise _RaceLost
     if written:
         await store_steps(session, written[0].figured)
     return written
@@ -248,13 +234,8 @@ async def put_count(
         raise Forbidden(problem)
 
     async def attempt() -> tuple[dict[str, Any], str]:
-        if if_match is not None:
-            # the version check and the write must see the same count: hold the office
-            office = (await lock_offices(session, [office_code])).get(office_code)
-        elif actor.office is not None and actor.office.code == office_code:
-            office = actor.office  # read with the token, in this transaction
-        else:
-            office = await office_row(session, office_code)
+        offices = await lock_offices(session, [office_code])
+        office = offices.get(office_code)
         if office is None:
             raise NotFound(f"no office {office_code}")
         day = parse_date(day_text)
@@ -276,7 +257,7 @@ async def put_count(
                 raise PreconditionFailed(
                     f"If-Match {if_match} does not match the stored version ({stored})"
                 )
-        (row,) = await _write(session, actor, {office_code: office}, [item])
+        (row,) = await _write(session, actor, offices, [item])
         await session.commit()
         return _count_json(item.office, row), str(row.outcome)
 

@@ -68,25 +68,18 @@ async def list_offices(session: AsyncSession, *, region: str) -> list[dict[str, 
 # would cost more than running it. (Reads keep custom plans; see db.py.)
 _LOCK = text(
     """
-    SELECT id, code, region, timezone, opened_on, active FROM offices
+    SELECT id, code, region, timezone, opened_on, active,
+           set_config('plan_cache_mode', 'force_generic_plan', true) AS plans
+    FROM offices
     WHERE code = ANY(CAST(:codes AS text[])) ORDER BY id FOR NO KEY UPDATE
     """
 )
 _GET = text(f"SELECT id, {COLUMNS} FROM offices WHERE code = :code")
 
 
-async def office_row(session: AsyncSession, code: str) -> OfficeRow | None:
-    """What a count write needs to know about an office."""
-    row = (await session.execute(_GET, {"code": code})).one_or_none()
-    if row is None:
-        return None
-    return OfficeRow(row.id, row.code, row.region, row.timezone, row.opened_on, row.active)
-
-
 async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, OfficeRow]:
-    """Fetch offices and hold their rows until commit, for writes that check an office's
-    counts before writing them (a batch, If-Match): no other such write of the office comes
-    in between. (The summaries need no lock: see counts._UPSERT.)"""
+    """Fetch offices and hold their rows until commit: count writes for one office queue here,
+    so each write sees the previous one's result and computes its deltas from it."""
     rows = await session.execute(_LOCK, {"codes": codes})
     return {
         row.code: OfficeRow(row.id, row.code, row.region, row.timezone, row.opened_on, row.active)
