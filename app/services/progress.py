@@ -149,9 +149,10 @@ async def region_progress(
     window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
     day_recordings = per_day.get(code, {}).get(as_of, 0)
     reporting = (await session.execute(_REPORTING, {"region": code, "as_of": as_of})).one()
-    own_offices = await session.execute(
-        _OWN_OFFICES, {"region": code, "as_of": as_of, "start": start}
-    )
+    own_offices = []
+    if region["depth"] > 0:  # no office sits at the nation itself
+        rows = await session.execute(_OWN_OFFICES, {"region": code, "as_of": as_of, "start": start})
+        own_offices = [dict(row._mapping) for row in rows]
     child_bodies = []
     for child in children:
         below = anchored.get(child["code"], Anchored())
@@ -189,7 +190,7 @@ async def region_progress(
             "missing_total": reporting.expected - reporting.reported,
         },
         "children": child_bodies,
-        "offices": [dict(row._mapping) for row in own_offices],
+        "offices": own_offices,
     }
 
 
