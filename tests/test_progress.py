@@ -741,3 +741,19 @@ async def test_bad_parameters_are_422(client):
     assert await status_of(client, url, as_of="2019-02-10", days=366) == 200
     assert await status_of(client, url, as_of="2019-02-10", days=1) == 200
     assert await status_of(client, "/api/v1/progress/7.3", as_of="2019-02-10") == 422
+
+
+async def test_missing_lists_the_first_500_codes_byte_ordered_and_counts_them_all(client):
+    await regions(client, "73", "73.71", "73.71.01")
+    codes = [f"K-{i:03}" for i in range(502)] + ["a-low", "Z-UP"]
+    for code in codes:
+        await office(client, code, "73.71.01")
+    await counts(client, "K-001", {"2019-02-10": 4})
+
+    body = await progress(client, "73", as_of="2019-02-10")
+
+    unreported = sorted(code for code in codes if code != "K-001")  # Python sorts by code point
+    assert body["reporting"]["missing"] == unreported[:500]
+    assert body["reporting"]["missing"][-1] == "K-500"  # "Z-UP" and "a-low" sort after "K-"
+    assert (body["reporting"]["expected"], body["reporting"]["reported"]) == (504, 1)
+    assert body["reporting"]["missing_total"] == 503

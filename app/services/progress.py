@@ -29,19 +29,16 @@ GROUP BY region, date
 )
 
 # Expected offices: active, opened by as_of, in the subtree; reported: those with a count.
+# One pass over the offices (no CTE to materialise and scan twice).
 _REPORTING = text(
     f"""
-WITH expected AS (
-    SELECT o.code, c.office_id IS NOT NULL AS reported
-    FROM offices o
-    LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
-    WHERE {sql_in_subtree("o.region")}
-      AND o.active AND (o.opened_on IS NULL OR o.opened_on <= :as_of)
-)
-SELECT count(*) AS expected, count(*) FILTER (WHERE reported) AS reported,
-       ARRAY(SELECT code FROM expected WHERE NOT reported
-             ORDER BY code COLLATE "C" LIMIT {MAX_MISSING}) AS missing
-FROM expected
+SELECT count(*) AS expected, count(c.office_id) AS reported,
+       coalesce((array_agg(o.code ORDER BY o.code COLLATE "C")
+                 FILTER (WHERE c.office_id IS NULL))[1 : {MAX_MISSING}], '{{}}') AS missing
+FROM offices o
+LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
+WHERE {sql_in_subtree("o.region")}
+  AND o.active AND (o.opened_on IS NULL OR o.opened_on <= :as_of)
 """
 )
 
