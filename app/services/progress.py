@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import month_end
 from app.regions import sql_in_subtree
 from app.services.figures import Anchored, anchored_on, figure_steps
-from app.services.regions import get_region
+from app.services.regions import get_region, get_region_and_children
 from app.services.tallies import counts_through
 
 MAX_MISSING = 500
@@ -124,18 +124,9 @@ async def region_progress(
     session: AsyncSession, *, code: str, as_of: date, days: int
 ) -> dict[str, Any]:
     """The progress body of one region at as_of, with its children and own offices."""
-    region = await get_region(session, code)
+    region, child_rows = await get_region_and_children(session, code)
     start = as_of - timedelta(days=days - 1)
-    children = [
-        dict(row._mapping)
-        for row in await session.execute(
-            text(
-                "SELECT code, name, level FROM regions"
-                ' WHERE parent = :code ORDER BY code COLLATE "C"'
-            ),
-            {"code": code},
-        )
-    ]
+    children = [{key: child[key] for key in ("code", "name", "level")} for child in child_rows]
     codes = [code] + [child["code"] for child in children]
     through = await counts_through(session, codes, as_of)
     per_day = await daily_recordings(session, codes, start, as_of)

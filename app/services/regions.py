@@ -27,13 +27,27 @@ async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+# The region first (the shallowest), then its children in code order.
+_FAMILY = text(
+    f"SELECT depth, {COLUMNS} FROM regions WHERE code = :c OR parent = :c"
+    ' ORDER BY depth, code COLLATE "C"'
+)
+
+
+async def get_region_and_children(
+    session: AsyncSession, code: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The region's fields, as get_region gives them, and its children's, in one query."""
+    regions.parse(code)
+    rows = [dict(row._mapping) for row in await session.execute(_FAMILY, {"c": code})]
+    if not rows or rows[0]["code"] != code:
+        raise NotFound(f"no region {code}")
+    return rows[0], rows[1:]
+
+
 async def list_children(session: AsyncSession, *, parent: str) -> list[dict[str, Any]]:
-    await get_region(session, parent)
-    rows = await session.execute(
-        text(f'SELECT {COLUMNS} FROM regions WHERE parent = :p ORDER BY code COLLATE "C"'),
-        {"p": parent},
-    )
-    return [dict(row._mapping) for row in rows]
+    _, children = await get_region_and_children(session, parent)
+    return children
 
 
 async def put_region(
