@@ -99,7 +99,9 @@ class Office(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    code: Mapped[str] = mapped_column(Text, unique=True)
+    # Byte order ("C"), the order offices are listed in, so that its unique index can serve
+    # that order: the nation's missing offices walk it and stop at the limit.
+    code: Mapped[str] = mapped_column(Text(collation="C"), unique=True)
     name: Mapped[str] = mapped_column(Text)
     region: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     kind: Mapped[str] = mapped_column(Text)

@@ -326,6 +326,7 @@ async def test_reporting_expects_active_opened_offices_only(client):
     await reporting_case(client)
 
     body = await progress(client, "73", as_of="2019-02-10")
+    nation = await progress(client, "ID", as_of="2019-02-10")
 
     # P-PROV, B-REG, C-DIST, a-late, G-ZERO, Z9, H-TODAY; not D-OLD (inactive) nor
     # E-NEW (opens 02-11). Reported: P-PROV, C-DIST, G-ZERO, H-TODAY.
@@ -336,6 +337,8 @@ async def test_reporting_expects_active_opened_offices_only(client):
         "missing": ["B-REG", "Z9", "a-late"],
         "missing_total": 3,
     }
+    # The nation answers with a statement of its own; every office is in province 73.
+    assert nation["reporting"] == body["reporting"]
     # D-OLD's counts still count: 5 + 7 + 9 + (13 + 11) + 2 + 0 + 1
     assert body["recorded"] == 48
     assert body["day"]["recordings"] == 26  # 5 + 9 + 11 + 0 + 1
@@ -431,7 +434,8 @@ async def test_reporting_the_next_day_and_below_the_province(client):
     ]
 
 
-async def test_missing_lists_at_most_500_offices(client, db):
+@pytest.mark.parametrize("region", ["73", "ID"])
+async def test_missing_lists_at_most_500_offices(client, db, region):
     await regions(client, "73")
     # 502 offices straight in SQL (no counts, so no summaries to keep), in reverse order
     await db.execute(
@@ -445,7 +449,7 @@ async def test_missing_lists_at_most_500_offices(client, db):
         )
     )
 
-    body = await progress(client, "73", as_of="2019-02-10")
+    body = await progress(client, region, as_of="2019-02-10")
 
     assert body["reporting"]["expected"] == 502
     assert body["reporting"]["reported"] == 0
@@ -743,17 +747,36 @@ async def test_bad_parameters_are_422(client):
     assert await status_of(client, "/api/v1/progress/7.3", as_of="2019-02-10") == 422
 
 
-async def test_missing_lists_the_first_500_codes_byte_ordered_and_counts_them_all(client):
+@pytest.mark.parametrize("region", ["73", "ID"])
+async def test_missing_lists_the_first_500_codes_byte_ordered_and_counts_them_all(client, region):
     await regions(client, "73", "73.71", "73.71.01")
     codes = [f"K-{i:03}" for i in range(502)] + ["a-low", "Z-UP"]
     for code in codes:
         await office(client, code, "73.71.01")
     await counts(client, "K-001", {"2019-02-10": 4})
 
-    body = await progress(client, "73", as_of="2019-02-10")
+    body = await progress(client, region, as_of="2019-02-10")
 
     unreported = sorted(code for code in codes if code != "K-001")  # Python sorts by code point
     assert body["reporting"]["missing"] == unreported[:500]
     assert body["reporting"]["missing"][-1] == "K-500"  # "Z-UP" and "a-low" sort after "K-"
     assert (body["reporting"]["expected"], body["reporting"]["reported"]) == (504, 1)
     assert body["reporting"]["missing_total"] == 503
+
+
+async def test_nation_with_every_office_reported_lists_none_missing(client):
+    await reporting_case(client)
+    # The three offices expected on 02-10 without a count report it.
+    await counts(client, "B-REG", {"2019-02-10": 3})
+    await counts(client, "a-late", {"2019-02-10": 0})
+    await counts(client, "Z9", {"2019-02-10": 1})
+
+    nation = await progress(client, "ID", as_of="2019-02-10")
+
+    assert nation["reporting"] == {
+        "date": "2019-02-10",
+        "expected": 7,
+        "reported": 7,
+        "missing": [],
+        "missing_total": 0,
+    }
