@@ -1,7 +1,7 @@
 """Tokens: creation, listing, revocation, roles, and who may see them."""
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -320,3 +320,28 @@ async def test_forbidden_before_invalid(client):
     response = await client.post(TOKENS, json={"role": "root", "extra": 1}, headers=bearer(viewer))
 
     assert response.status_code == 403
+
+
+async def test_only_a_stale_stamp_commits_without_waiting_for_the_disk(engine):
+    # The stamp's transaction skips the flush; whatever runs after it (a count write) does not.
+    from app.auth import _LOOKUP, LAST_USED_RESOLUTION
+
+    now = datetime.now(UTC)
+    secret = hashlib.sha256(b"stamp-test").digest()
+    setting = text("SELECT current_setting('synchronous_commit')")
+    async with engine.connect() as conn:
+        await conn.execute(
+            text("INSERT INTO tokens (secret_hash, role, last_used_at) VALUES (:h, 'viewer', :at)"),
+            {"h": secret, "at": now},
+        )
+        lookup = {"hash": secret, "now": now, "stale_before": now - LAST_USED_RESOLUTION}
+        fresh = (await conn.execute(_LOOKUP, lookup)).one()
+        assert (fresh.touched, await conn.scalar(setting)) == (False, "on")
+
+        later = now + 2 * LAST_USED_RESOLUTION
+        lookup = {"hash": secret, "now": later, "stale_before": later - LAST_USED_RESOLUTION}
+        stale = (await conn.execute(_LOOKUP, lookup)).one()
+        assert (stale.touched, await conn.scalar(setting)) == (True, "off")
+        await conn.rollback()  # ends the transaction as a commit would, keeping nothing
+
+        assert await conn.scalar(setting) == "on"
