@@ -121,29 +121,14 @@ class Anchored:
         return self.eligible if self.eligible_anchors else None
 
 
-_ON = text(
-    """
-SELECT region, kind, sum(value) AS value, sum(anchors) AS anchors FROM figure_steps
-WHERE region = ANY(CAST(:regions AS text[])) AND date <= :as_of
-GROUP BY region, kind
-"""
-)
-
-
-async def anchored_on(
-    session: AsyncSession, *, codes: list[str], as_of: date
-) -> dict[str, Anchored]:
-    """What the figures below each region add up to on as_of."""
-    found: dict[str, Anchored] = {}
-    for code, kind, value, anchors in await session.execute(
-        _ON, {"regions": codes, "as_of": as_of}
-    ):
-        anchored = found.setdefault(code, Anchored())
-        if kind == "eligible":
-            anchored.eligible, anchored.eligible_anchors = int(value), int(anchors)
-        else:
-            anchored.adjustment = int(value)
-    return found
+def anchored_sql(region: str) -> str:
+    """SQL for the columns of Anchored (eligible, eligible_anchors, adjustment) of the region
+    named by the expression `region` on :as_of: the sums of its steps up to that date."""
+    return f"""(
+    SELECT coalesce(sum(value) FILTER (WHERE kind = 'eligible'), 0) AS eligible,
+           coalesce(sum(anchors) FILTER (WHERE kind = 'eligible'), 0) AS eligible_anchors,
+           coalesce(sum(value) FILTER (WHERE kind = 'recorded'), 0) AS adjustment
+    FROM figure_steps WHERE region = {region} AND date <= :as_of)"""
 
 
 @dataclass(slots=True)

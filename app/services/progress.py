@@ -4,6 +4,7 @@ progress contract (docs/api.md); Postgres sums the tallies, Python does the arit
 import math
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
 from app.regions import sql_in_subtree
-from app.services.figures import Anchored, anchored_on, figure_steps
+from app.services.figures import Anchored, anchored_sql, figure_steps
 from app.services.regions import get_region, get_region_and_children
-from app.services.tallies import counts_through
+from app.services.tallies import counts_through, counts_through_sql, through_params
 
 MAX_MISSING = 500
 LAST_DATE = date.max
@@ -25,6 +26,22 @@ _DAYS = text(
 SELECT region, date, sum(recordings) AS recordings FROM region_days
 WHERE region = ANY(CAST(:codes AS text[])) AND date BETWEEN :start AND :end
 GROUP BY region, date
+"""
+)
+
+# What progress needs of a region and each child, in one round trip: the counts through
+# as_of, the figures' anchoring on as_of, and the recordings of each day of the window.
+_NUMBERS = text(
+    f"""
+SELECT x.code, {counts_through_sql("x.code")} AS counts_through,
+       a.eligible, a.eligible_anchors, a.adjustment, w.days, w.recordings
+FROM unnest(CAST(:codes AS text[])) AS x(code)
+CROSS JOIN LATERAL {anchored_sql("x.code")} a
+CROSS JOIN LATERAL (
+    SELECT array_agg(date ORDER BY date) AS days, array_agg(recordings ORDER BY date) AS recordings
+    FROM (SELECT date, sum(recordings) AS recordings FROM region_days
+          WHERE region = x.code AND date BETWEEN :start AND :as_of GROUP BY date) d
+) w
 """
 )
 
@@ -92,6 +109,36 @@ async def daily_recordings(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    """A region's numbers on as_of: its subtree counts through that date, what its figures
+    add (recorded is their sum), and its recordings on each day of the window."""
+
+    through: int
+    anchored: Anchored
+    per_day: dict[date, int]
+
+    @property
+    def recorded(self) -> int:
+        return self.through + self.anchored.adjustment
+
+
+async def numbers_of(
+    session: AsyncSession, codes: Sequence[str], start: date, as_of: date
+) -> dict[str, Numbers]:
+    rows = await session.execute(
+        _NUMBERS, {"codes": list(codes), "start": start, **through_params(as_of)}
+    )
+    return {
+        code: Numbers(
+            int(through),
+            Anchored(int(eligible), int(anchors), int(adjustment)),
+            dict(zip(days or [], map(int, recordings or []), strict=True)),
+        )
+        for code, through, eligible, anchors, adjustment, days, recordings in rows
+    }
+
+
 def window_of(
     per_day: dict[date, int], start: date, days: int, target: int | None
 ) -> dict[str, Any]:
@@ -150,14 +197,12 @@ async def region_progress(
     start = as_of - timedelta(days=days - 1)
     children = [{key: child[key] for key in ("code", "name", "level")} for child in child_rows]
     codes = [code] + [child["code"] for child in children]
-    through = await counts_through(session, codes, as_of)
-    per_day = await daily_recordings(session, codes, start, as_of)
-    anchored = await anchored_on(session, codes=codes, as_of=as_of)
-    own = anchored.get(code, Anchored())
-    eligible = own.eligible_or_none
-    recorded = through[code] + own.adjustment
-    window = window_of(per_day.get(code, {}), start, days, region["daily_target"])
-    day_recordings = per_day.get(code, {}).get(as_of, 0)
+    numbers = await numbers_of(session, codes, start, as_of)
+    own = numbers[code]
+    eligible = own.anchored.eligible_or_none
+    recorded = own.recorded
+    window = window_of(own.per_day, start, days, region["daily_target"])
+    day_recordings = own.per_day.get(as_of, 0)
     reporting = (
         await session.execute(
             _REPORTING_NATION if region["depth"] == 0 else _REPORTING,
@@ -170,18 +215,16 @@ async def region_progress(
         own_offices = [dict(row._mapping) for row in rows]
     child_bodies = []
     for child in children:
-        below = anchored.get(child["code"], Anchored())
-        this_eligible = below.eligible_or_none
-        this_recorded = through[child["code"]] + below.adjustment
-        child_days = per_day.get(child["code"], {})
+        below = numbers[child["code"]]
+        this_eligible = below.anchored.eligible_or_none
         child_bodies.append(
             {
                 **child,
                 "eligible": this_eligible,
-                "recorded": this_recorded,
-                "coverage": ratio(this_recorded, this_eligible),
-                "day_recordings": child_days.get(as_of, 0),
-                "window_recordings": sum(child_days.values()),
+                "recorded": below.recorded,
+                "coverage": ratio(below.recorded, this_eligible),
+                "day_recordings": below.per_day.get(as_of, 0),
+                "window_recordings": sum(below.per_day.values()),
             }
         )
     return {

@@ -61,17 +61,26 @@ tally_figures AS (
 # figures.store_steps before committing.
 FIGURED = "ARRAY(SELECT DISTINCT region FROM tally_figures) AS figured"
 
-# Each region's subtree counts dated up to :as_of, from the summaries alone: everything,
-# less the months after the month of :as_of, less the days after :as_of in its month.
+
+def counts_through_sql(region: str) -> str:
+    """SQL for the subtree counts of the region named by the expression `region`, dated up to
+    :as_of, from the summaries alone: everything, less the months after the month of :as_of,
+    less the days after :as_of in its month. Its parameters: through_params(as_of)."""
+    return f"""(
+    coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = {region}), 0)
+  - coalesce((SELECT sum(recordings) FROM region_months m
+              WHERE m.region = {region} AND m.month > :month), 0)
+  - coalesce((SELECT sum(recordings) FROM region_days d
+              WHERE d.region = {region} AND d.date > :as_of AND d.date <= :month_end), 0))"""
+
+
+def through_params(as_of: date) -> dict[str, date]:
+    return {"as_of": as_of, "month": as_of.replace(day=1), "month_end": month_end(as_of)}
+
+
 _COUNTS_THROUGH = text(
-    """
-SELECT x.code,
-       coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = x.code), 0)
-     - coalesce((SELECT sum(recordings) FROM region_months m
-                 WHERE m.region = x.code AND m.month > :month), 0)
-     - coalesce((SELECT sum(recordings) FROM region_days d
-                 WHERE d.region = x.code AND d.date > :as_of AND d.date <= :month_end), 0)
-       AS counts_through
+    f"""
+SELECT x.code, {counts_through_sql("x.code")} AS counts_through
 FROM unnest(CAST(:codes AS text[])) AS x(code)
 """
 )
@@ -81,13 +90,5 @@ async def counts_through(
     session: AsyncSession, codes: Sequence[str], as_of: date
 ) -> dict[str, int]:
     """Each region's subtree counts dated up to as_of."""
-    rows = await session.execute(
-        _COUNTS_THROUGH,
-        {
-            "codes": list(codes),
-            "as_of": as_of,
-            "month": as_of.replace(day=1),
-            "month_end": month_end(as_of),
-        },
-    )
+    rows = await session.execute(_COUNTS_THROUGH, {"codes": list(codes), **through_params(as_of)})
     return {code: int(through) for code, through in rows}
