@@ -62,7 +62,8 @@ WHERE {sql_in_subtree("o.region")} AND {_EXPECTED}
 
 # The same for the nation, where sorting every missing code (all 7,800 offices early in the
 # day) cost more than the rest of the answer: the missing list walks the offices in code
-# order (ix_offices_code_c) and stops at the limit, and only when something is missing.
+# order (their unique index: codes collate "C") and stops at the limit, and only when
+# something is missing.
 _REPORTING_NATION = text(
     f"""
 SELECT r.expected, r.reported,
