@@ -76,8 +76,14 @@ def markdown(results: dict[str, Any]) -> str:
         + (f" ({', '.join(f'{k} {v:.0f} s' for k, v in data['load_steps'].items())})")
         + (
             f"; {data['topped_up_days']} day(s) since then topped up through the service's "
-            f"batch endpoint in {data['top_up_seconds']:.1f} s."
+            f"batch endpoint in {data['top_up_seconds']:.1f} s"
             if data.get("topped_up_days")
+            else ""
+        )
+        + (
+            f"; VACUUM ANALYZE before this run {data['vacuum_seconds']:.0f} s (earlier runs' "
+            "dead rows cleared, as autovacuum would have)."
+            if data["reused"] and "vacuum_seconds" in data
             else "."
         ),
         "",
