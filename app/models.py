@@ -1,6 +1,6 @@
-"""Every table. Summaries (region_days, region_months, region_totals, figures.counts_through)
-are kept exact by the count-writing statement itself, never by a background job; figure_steps
-by the transaction that changes a figure or its counts_through."""
+"""Every table. Summaries (region_days, region_months, region_totals, report_days,
+figures.counts_through) are kept exact by the count-writing statement itself, never by a
+background job; figure_steps by the transaction that changes a figure or its counts_through."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -198,6 +198,17 @@ class RegionTotal(Base):
     region: Mapped[str] = mapped_column(Text, primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     recordings: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportDay(Base):
+    """How many counts are dated one day, nationwide: the nation's reporting starts from it
+    instead of reading the day's counts (services/progress.py)."""
+
+    __tablename__ = "report_days"
+
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    reports: Mapped[int] = mapped_column(Integer)
 
 
 class FigureStep(Base):

@@ -423,8 +423,8 @@ async def _copy_keys(conn: asyncpg.Connection, source: str, target: str) -> None
 def summary_sql(first: date | None = None, last: date | None = None) -> list[str]:
     """INSERTs that build region_days (one per lineage position: nation and province rows by
     office shard, deeper rows shard 0, as TALLY_CTES does), then region_months and
-    region_totals from them. Only non-zero recordings make rows, as in TALLY_CTES
-    (`WHERE d.delta <> 0`)."""
+    region_totals from them, and report_days. Only non-zero recordings make region rows, as in
+    TALLY_CTES (`WHERE d.delta <> 0`); every count is a report."""
     statements = []
     for pos in (1, 2, 3, 4):
         shard = f"c.office_id % {SHARDS}" if pos <= 2 else "0"
@@ -450,6 +450,12 @@ def summary_sql(first: date | None = None, last: date | None = None) -> list[str
         """
         INSERT INTO region_totals (region, shard, recordings)
         SELECT region, shard, sum(recordings) FROM region_months GROUP BY 1, 2
+        """
+    )
+    statements.append(
+        f"""
+        INSERT INTO report_days (date, shard, reports)
+        SELECT date, office_id % {SHARDS}, count(*) FROM counts GROUP BY 1, 2
         """
     )
     return statements
@@ -639,6 +645,7 @@ COMPARED = {
     "region_days": "SELECT region, date, shard, recordings FROM region_days",
     "region_months": "SELECT region, month, shard, recordings FROM region_months",
     "region_totals": "SELECT region, shard, recordings FROM region_totals",
+    "report_days": "SELECT date, shard, reports FROM report_days",
     "figures": "SELECT region, date, eligible, recorded, counts_through FROM figures",
     "figure_steps": "SELECT region, kind, date, value, anchors FROM figure_steps",
 }
@@ -732,7 +739,7 @@ async def _load(
         async def summaries() -> None:
             detached = {
                 t: await _detach_keys(conn, t)
-                for t in ("region_days", "region_months", "region_totals")
+                for t in ("region_days", "region_months", "region_totals", "report_days")
             }
             statements = summary_sql()
             for statement in statements[:4]:
@@ -742,6 +749,7 @@ async def _load(
                 await conn.execute(statement)
             await keys(conn, detached["region_months"])
             await keys(conn, detached["region_totals"])
+            await keys(conn, detached["report_days"])
 
         await step("summaries", summaries())
         await step("figures", _load_figures(conn, nation, first, last))
@@ -760,6 +768,7 @@ async def _load(
                 "region_days",
                 "region_months",
                 "region_totals",
+                "report_days",
             )
         }
     finally:

@@ -109,6 +109,7 @@ async def expected_tallies(connection: Any) -> dict[str, dict[Any, int]]:
         for row in await connection.execute(text("SELECT code, lineage FROM regions"))
     }
     days: dict[tuple[str, date], int] = {}
+    reports: dict[date, int] = {}
     months: dict[tuple[str, date], int] = {}
     totals: dict[str, int] = {}
     counts = await connection.execute(
@@ -118,6 +119,7 @@ async def expected_tallies(connection: Any) -> dict[str, dict[Any, int]]:
         )
     )
     for office_region, day, recordings in counts:
+        reports[day] = reports.get(day, 0) + 1
         for region in lineage[office_region]:
             days[region, day] = days.get((region, day), 0) + recordings
             months[region, _month(day)] = months.get((region, _month(day)), 0) + recordings
@@ -129,6 +131,7 @@ async def expected_tallies(connection: Any) -> dict[str, dict[Any, int]]:
         )
     return {
         "days": {k: v for k, v in days.items() if v},
+        "reports": reports,
         "months": {k: v for k, v in months.items() if v},
         "totals": {k: v for k, v in totals.items() if v},
         "figures": figures,
@@ -148,6 +151,7 @@ async def stored_tallies(connection: Any) -> dict[str, dict[Any, int]]:
         "days": await summed(
             "SELECT region, date, sum(recordings) FROM region_days GROUP BY region, date"
         ),
+        "reports": await summed("SELECT date, sum(reports) FROM report_days GROUP BY date"),
         "months": await summed(
             "SELECT region, month, sum(recordings) FROM region_months GROUP BY region, month"
         ),
@@ -162,8 +166,8 @@ async def stored_tallies(connection: Any) -> dict[str, dict[Any, int]]:
 
 
 async def assert_tallies_exact(connection: Any) -> None:
-    """region_days, region_months, region_totals and figures.counts_through all agree with
-    the counts they summarise, for every region."""
+    """region_days, region_months, region_totals, report_days and figures.counts_through
+    all agree with the counts they summarise, for every region."""
     expected = await expected_tallies(connection)
     stored = await stored_tallies(connection)
     assert stored == expected

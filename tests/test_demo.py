@@ -28,6 +28,7 @@ TABLES = [
     "region_days",
     "region_months",
     "region_totals",
+    "report_days",
     "instance_flags",
 ]
 KECAMATAN_NAMES = [

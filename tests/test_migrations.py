@@ -87,3 +87,37 @@ def test_alembic_check_notices_a_database_behind_the_models(fresh_database):
 
     assert result.returncode != 0
     assert "not up to date" in result.stdout + result.stderr
+
+
+async def _execute(url: str, *statements: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def test_report_days_are_counted_from_the_counts_already_there(fresh_database):
+    upgrade(fresh_database, "373d7a56ea14")
+    asyncio.run(
+        _execute(
+            fresh_database,
+            """INSERT INTO regions (code, name, level, depth, parent, lineage) VALUES
+               ('73', 'P', 'province', 1, 'ID', '{ID,73}')""",
+            """INSERT INTO offices (id, code, name, region, kind, timezone, active) VALUES
+               (1, 'A', 'A', '73', 'kecamatan', 'Asia/Makassar', true),
+               (2, 'B', 'B', '73', 'kecamatan', 'Asia/Makassar', false),
+               (9, 'C', 'C', '73', 'dukcapil', 'Asia/Makassar', true)""",
+            """INSERT INTO counts (office_id, date, recordings, version, updated_at) VALUES
+               (1, '2019-02-10', 5, 1, now()), (2, '2019-02-10', 0, 1, now()),
+               (9, '2019-02-10', 7, 1, now()), (1, '2019-02-11', 3, 1, now())""",
+        )
+    )
+
+    upgrade(fresh_database)
+
+    rows = query(fresh_database, "SELECT date::text, shard, reports FROM report_days ORDER BY 1, 2")
+    # Every count is a report, whatever its recordings or its office; by office id mod 8.
+    assert rows == [("2019-02-10", 1, 2), ("2019-02-10", 2, 1), ("2019-02-11", 1, 1)]

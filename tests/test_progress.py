@@ -3,9 +3,10 @@
 import pytest
 from sqlalchemy import text
 
-from tests.helpers import put_office, today
+from tests.helpers import assert_tallies_exact, put_office, today
 from tests.progress_helpers import (
     counts,
+    delete_count,
     figure,
     office,
     progress,
@@ -432,6 +433,29 @@ async def test_reporting_the_next_day_and_below_the_province(client):
         ("E-NEW", False),
         ("G-ZERO", True),
     ]
+
+
+async def test_nation_reporting_follows_deletes_moves_and_reopenings(client, db):
+    await reporting_case(client)
+    await delete_count(client, "C-DIST", "2019-02-10")
+    await counts(client, "C-DIST", {"2019-02-09": 4})  # another day: not a report on 02-10
+    await put_office(client, "P-PROV", "73.72")  # moves, its count with it
+    # H-TODAY's opening moves after its count: no longer expected on 02-10, and not reported.
+    await put_office(client, "H-TODAY", "73.72", opened_on="2019-02-11")
+
+    province = await progress(client, "73", as_of="2019-02-10")
+    nation = await progress(client, "ID", as_of="2019-02-10")
+
+    # Expected: P-PROV, B-REG, C-DIST, a-late, G-ZERO, Z9; reported: P-PROV, G-ZERO.
+    assert province["reporting"] == {
+        "date": "2019-02-10",
+        "expected": 6,
+        "reported": 2,
+        "missing": ["B-REG", "C-DIST", "Z9", "a-late"],
+        "missing_total": 4,
+    }
+    assert nation["reporting"] == province["reporting"]
+    await assert_tallies_exact(db)
 
 
 @pytest.mark.parametrize("region", ["73", "ID"])

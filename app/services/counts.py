@@ -57,7 +57,8 @@ history AS (
     FROM written
 ),
 delta_rows AS (
-    SELECT w.office_id, o.region, w.date, w.recordings - coalesce(cur.old_recordings, 0) AS delta
+    SELECT w.office_id, o.region, w.date, w.recordings - coalesce(cur.old_recordings, 0) AS delta,
+           CASE WHEN cur.old_version IS NULL THEN 1 ELSE 0 END AS reports
     FROM written w
     JOIN current cur ON cur.office_id = w.office_id AND cur.date = w.date
     JOIN offices o ON o.id = w.office_id
@@ -88,7 +89,7 @@ history AS (
     SELECT office_id, date, version + 1, NULL, NULL, :now, :token_id, :role, :name FROM gone
 ),
 delta_rows AS (
-    SELECT g.office_id, o.region, g.date, -g.recordings AS delta
+    SELECT g.office_id, o.region, g.date, -g.recordings AS delta, -1 AS reports
     FROM gone g JOIN offices o ON o.id = g.office_id
 ),
 {TALLY_CTES}

@@ -90,10 +90,10 @@ async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, Off
 _MOVE = text(
     f"""
 WITH delta_rows AS (
-    SELECT office_id, CAST(:old_region AS text) AS region, date, -recordings AS delta
+    SELECT office_id, CAST(:old_region AS text) AS region, date, -recordings AS delta, -1 AS reports
     FROM counts WHERE office_id = :office_id
     UNION ALL
-    SELECT office_id, CAST(:new_region AS text), date, recordings
+    SELECT office_id, CAST(:new_region AS text), date, recordings, 1
     FROM counts WHERE office_id = :office_id
 ),
 {TALLY_CTES}

@@ -1,9 +1,11 @@
 """The summaries of counts, kept exact by the statement that changes the counts.
 
-A statement that changes counts defines a CTE `delta_rows(office_id, region, date, delta)`
-and appends TALLY_CTES: every region in the lineage of `region` gets `delta` added to its
-day, month and all-time rows, and every figure at or after `date` in that lineage gets it
-added to `counts_through` (their step functions are then rebuilt: see FIGURED). Rows are
+A statement that changes counts defines a CTE
+`delta_rows(office_id, region, date, delta, reports)` and appends TALLY_CTES: every region in
+the lineage of `region` gets `delta` added to its day, month and all-time rows, and every
+figure at or after `date` in that lineage gets it added to `counts_through` (their step
+functions are then rebuilt: see FIGURED). `reports` is +1 for a count created, -1 for one
+removed and 0 otherwise: report_days keeps how many counts each day has, nationwide. Rows are
 taken in key order, so concurrent writers queue instead of deadlocking. Nation and province
 rows are spread over SHARDS rows per key (by office), so the whole country does not queue
 on one row.
@@ -44,6 +46,12 @@ tally_totals AS (
     INSERT INTO region_totals AS t (region, shard, recordings)
     SELECT region, shard, sum(delta) FROM tally GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (region, shard) DO UPDATE SET recordings = t.recordings + excluded.recordings
+),
+tally_reports AS (
+    INSERT INTO report_days AS t (date, shard, reports)
+    SELECT date, office_id % {SHARDS}, sum(reports) FROM delta_rows
+    GROUP BY 1, 2 HAVING sum(reports) <> 0 ORDER BY 1, 2
+    ON CONFLICT (date, shard) DO UPDATE SET reports = t.reports + excluded.reports
 ),
 tally_figures AS (
     UPDATE figures f SET counts_through = f.counts_through + x.delta
