@@ -61,11 +61,12 @@ WHERE {sql_in_subtree("o.region")} AND {_EXPECTED}
 )
 
 # The same for the nation. Reading the day's counts is what costs here (the day's newest
-# rows are not yet all-visible, so each is a visit to the table): the number reported comes
-# from report_days, less the offices not expected, and only the missing list reads
-# the counts. That list walks the offices in code order (their unique index: codes collate
-# "C") and stops at the limit, instead of sorting every missing code (all 7,800 offices early
-# in the day), and is built only when something is missing.
+# rows are not yet all-visible, so each is a visit to the table): the number reported is the
+# day's reports from report_days less those of offices not expected (one pass over the
+# offices counts the expected and gathers the rest), and only the missing list reads the
+# counts. That list walks the offices in code order (their unique index: codes collate "C")
+# and stops at the limit, instead of sorting every missing code (all 7,800 offices early in
+# the day), and is built only when something is missing.
 _REPORTING_NATION = text(
     f"""
 SELECT r.expected, r.reported,
@@ -76,11 +77,15 @@ SELECT r.expected, r.reported,
            ORDER BY o.code COLLATE "C" LIMIT {MAX_MISSING}
        ) ELSE '{{}}' END AS missing
 FROM (
-    SELECT (SELECT count(*) FROM offices o WHERE {_EXPECTED}) AS expected,
+    SELECT e.expected,
            (SELECT coalesce(sum(reports), 0) FROM report_days WHERE date = :as_of)
-         - (SELECT count(*) FROM offices o
-            JOIN counts c ON c.office_id = o.id AND c.date = :as_of
-            WHERE NOT ({_EXPECTED})) AS reported
+         - (SELECT count(*) FROM counts c
+            WHERE c.date = :as_of AND c.office_id = ANY(e.unexpected)) AS reported
+    FROM (
+        SELECT count(*) FILTER (WHERE {_EXPECTED}) AS expected,
+               array_agg(o.id) FILTER (WHERE NOT ({_EXPECTED})) AS unexpected
+        FROM offices o
+    ) e
 ) r
 """
 )
