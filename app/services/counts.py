@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,8 +22,10 @@ from app.services.tallies import FIGURED, TALLY_CTES
 
 T = TypeVar("T")
 
-_UPSERT = text(
-    f"""
+# The write: every item's count, its history row and the tallies, in one statement. It ends
+# in one of the two SELECTs below, which read its CTEs `current` (each item with the count
+# it replaces) and `written` (the rows it changed).
+_WRITE = f"""
 WITH input AS (
     SELECT * FROM unnest(CAST(:office_ids AS int[]), CAST(:dates AS date[]),
                          CAST(:recordings AS int[]), CAST(:notes AS text[]))
@@ -63,17 +65,34 @@ delta_rows AS (
     JOIN current cur ON cur.office_id = w.office_id AND cur.date = w.date
     JOIN offices o ON o.id = w.office_id
 ),
-{TALLY_CTES}
-SELECT cur.office_id, cur.date,
-       CASE WHEN cur.old_version IS NULL THEN 'created'
-            WHEN w.office_id IS NULL THEN 'unchanged' ELSE 'updated' END AS outcome,
+{TALLY_CTES}"""
+
+_OUTCOME = """CASE WHEN cur.old_version IS NULL THEN 'created'
+                   WHEN w.office_id IS NULL THEN 'unchanged' ELSE 'updated' END"""
+_EACH_ITEM = (
+    "FROM current cur LEFT JOIN written w ON w.office_id = cur.office_id AND w.date = cur.date"
+)
+
+# One count: the stored row and what became of it.
+_UPSERT = text(
+    f"""{_WRITE}
+SELECT cur.office_id, cur.date, {_OUTCOME} AS outcome,
        coalesce(w.recordings, cur.old_recordings) AS recordings,
        CASE WHEN w.office_id IS NULL THEN cur.old_note ELSE w.note END AS note,
        coalesce(w.version, cur.old_version) AS version,
        coalesce(w.updated_at, cur.old_updated_at) AS updated_at,
        {FIGURED}
-FROM current cur
-LEFT JOIN written w ON w.office_id = cur.office_id AND w.date = cur.date
+{_EACH_ITEM}
+"""
+)
+
+# A batch: how many items had each outcome (a national day is 7,800 rows the caller would
+# only count).
+_UPSERT_BATCH = text(
+    f"""{_WRITE}
+SELECT {_OUTCOME} AS outcome, count(*) AS items, {FIGURED}
+{_EACH_ITEM}
+GROUP BY 1
 """
 )
 
@@ -182,10 +201,14 @@ def validity_problem(office: OfficeRow, day: date) -> str | None:
 
 
 async def _write(
-    session: AsyncSession, actor: Actor, offices: dict[str, OfficeRow], items: Sequence[CountWrite]
+    session: AsyncSession,
+    actor: Actor,
+    offices: dict[str, OfficeRow],
+    items: Sequence[CountWrite],
+    statement: TextClause = _UPSERT,
 ) -> list[Any]:
     rows = await session.execute(
-        _UPSERT,
+        statement,
         {
             "office_ids": [offices[item.office].id for item in items],
             "dates": [item.date for item in items],
@@ -357,12 +380,11 @@ async def write_batch(
                 f"{len(errors)} of {len(items)} counts are invalid; nothing was written",
                 errors=[e.as_json() for e in sorted(errors, key=lambda e: e.index)],
             )
-        rows = await _write(session, actor, offices, list(parsed.values()))
+        rows = await _write(session, actor, offices, list(parsed.values()), _UPSERT_BATCH)
         await session.commit()
-        summary = {"created": 0, "updated": 0, "unchanged": 0}
-        for row in rows:
-            summary[row.outcome] += 1
-        return summary
+        return {"created": 0, "updated": 0, "unchanged": 0} | {
+            outcome: items for outcome, items, _ in rows
+        }
 
     return await with_retry(session, attempt)
 

@@ -81,10 +81,10 @@ async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, Off
     """Fetch offices and hold their rows until commit: count writes for one office queue here,
     so each write sees the previous one's result and computes its deltas from it."""
     rows = await session.execute(_LOCK, {"codes": codes})
-    return {
-        row.code: OfficeRow(row.id, row.code, row.region, row.timezone, row.opened_on, row.active)
-        for row in rows
-    }
+    # By position (the columns are OfficeRow's, in order): a batch locks 7,800 offices, and
+    # reading a Row's attributes by name costs several times more.
+    offices = (OfficeRow(*row[:6]) for row in rows)
+    return {office.code: office for office in offices}
 
 
 _MOVE = text(
