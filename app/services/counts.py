@@ -190,10 +190,11 @@ def window_problem(actor: Actor, office: OfficeRow, day: date, edit_window_days:
     return None
 
 
-def validity_problem(office: OfficeRow, day: date) -> str | None:
+def validity_problem(office: OfficeRow, day: date, today: date) -> str | None:
+    """`today` is today in the office's timezone."""
     if not office.active:
         return f"office {office.code} is inactive"
-    if day > today_in(office.timezone):
+    if day > today:
         return f"{day} is after today in the office's timezone ({office.timezone})"
     if office.opened_on is not None and day < office.opened_on:
         return f"{day} is before the office opened ({office.opened_on})"
@@ -267,7 +268,7 @@ async def put_count(
         if problem:
             raise Forbidden(problem)
         body = read_body()
-        problem = validity_problem(office, day)
+        problem = validity_problem(office, day, today_in(office.timezone))
         if problem:
             raise Invalid(problem)
         item = CountWrite(office_code, day, body.recordings, body.note)
@@ -365,6 +366,7 @@ async def write_batch(
             )
         errors = list(early_errors)
         first_seen: dict[tuple[str, date], int] = {}
+        todays = {tz: today_in(tz) for tz in {office.timezone for office in offices.values()}}
         for index, item in parsed.items():
             office = offices.get(item.office)
             key = (item.office, item.date)
@@ -372,7 +374,7 @@ async def write_batch(
                 errors.append(error(index, item, f"no office {item.office}"))
             elif key in first_seen:
                 errors.append(error(index, item, f"same office and date as item {first_seen[key]}"))
-            elif problem := validity_problem(office, item.date):
+            elif problem := validity_problem(office, item.date, todays[office.timezone]):
                 errors.append(error(index, item, problem))
             first_seen.setdefault(key, index)
         if errors:
