@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=6000, ge=1)
     auth_failures_per_minute: int = Field(default=30, ge=1)
     log_requests: bool = True
+    # Seconds a client has to send its whole request body (408 after), and to take each
+    # part of a response (the connection is closed after): no slow client holds a worker.
+    body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    send_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    # Addresses of the reverse proxies whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     @field_validator("database_url")
     @classmethod
@@ -62,7 +68,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
