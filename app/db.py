@@ -1,6 +1,6 @@
 """Engine, session factory and the session dependency."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,10 +60,23 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+SessionFactory = Callable[[], AsyncSession]
+
+
+async def get_session_factory(request: Request) -> SessionFactory:
+    """For work that must not hold one connection throughout (an export, page by page)."""
+    factory: SessionFactory = request.app.state.session_factory
+    return factory
+
+
+async def get_session(
+    factory: Annotated[SessionFactory, Depends(get_session_factory)],
+) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the session, and its connection, go back before the response is sent,
+# so a client that reads slowly never holds a connection.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]

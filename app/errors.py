@@ -1,10 +1,12 @@
 """Domain errors and the handlers that turn them, and database faults, into JSON."""
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,6 +52,11 @@ class TooLarge(RekamError):
     status_code = 413
 
 
+class RequestTimeout(RekamError):
+    status_code = 408
+    headers = {"Connection": "close"}
+
+
 class UnsupportedMediaType(RekamError):
     status_code = 415
 
@@ -67,15 +74,75 @@ class Unavailable(RekamError):
     headers = {"Retry-After": RETRY_AFTER_SECONDS}
 
 
+PROBLEM_JSON = "application/problem+json"
+# How much of a client's input an error message may quote.
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object) -> str:
+    """A short, printable quotation of client input, for error messages."""
+    text = repr(value) if isinstance(value, str) else repr(str(value))
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 4] + "...'"
+    return text
+
+
+def problem_body(status: int, detail: str, **extra: Any) -> dict[str, Any]:
+    """RFC 9457 problem details; `about:blank` because the status says what kind it is."""
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+
+
 def error_response(
     status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+    return JSONResponse(
+        problem_body(status, detail, **extra),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_JSON,
+    )
 
 
 async def _rekam_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RekamError)
     return error_response(error.status_code, error.detail, error.headers, **error.extra)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    """`body.recordings` for a body member, the bare name for a query, path or header."""
+    if location and location[0] == "body":
+        return ".".join(str(part) for part in location)
+    return ".".join(str(part) for part in location[1:]) or str(location[0])
+
+
+def _message(item: dict[str, Any]) -> str:
+    if item["type"] == "json_invalid":
+        return f"the body is not valid JSON: {item.get('ctx', {}).get('error', 'cannot parse')}"
+    if item["type"] == "missing":
+        return "required"
+    # A ValueError raised by a validator of ours: its text alone is the message.
+    return str(item["msg"]).removeprefix("Value error, ")
+
+
+async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    # Pydantic's items echo the input (which may be NaN, bytes or 1,000 levels deep) and
+    # carry internals; the client gets the field and the message only.
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"field": _field(tuple(item.get("loc", ()))), "message": _message(item)}
+        for item in error.errors()
+    ]
+    if len(problems) == 1:
+        detail = f"{problems[0]['field']}: {problems[0]['message']}"
+    else:
+        detail = f"{len(problems)} fields are invalid: see errors"
+    return error_response(422, detail, errors=problems)
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
@@ -88,7 +155,12 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     # An outage or a timeout is the database's state, not the client's fault: ask to retry.
-    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, error)
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        excerpt(request.url.path),
+        repr(error)[:300],
+    )
     return error_response(
         503, "the database is unavailable; retry shortly", {"Retry-After": RETRY_AFTER_SECONDS}
     )
@@ -117,6 +189,7 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RekamError, _rekam_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Handlers for the specific classes: a handler for Exception would still re-raise and
     # make the server drop the connection.

@@ -16,7 +16,7 @@ from app.auth import limits_for
 from app.config import Settings, get_settings
 from app.db import create_engine, create_session_factory
 from app.errors import install_handlers
-from app.middleware import BodyLimit, RequestContext
+from app.middleware import BufferedBody, RequestContext
 from app.migrate import head_revision
 from app.schemas import BatchIn, CountIn
 
@@ -44,6 +44,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # Bearer tokens, not cookies, so a body without Content-Type carries no CSRF risk:
+        # it is read as JSON.
+        strict_content_type=False,
+        # A redirect to the slash-less path would be built from the Host header.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.limits = limits_for(settings)
@@ -65,8 +70,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
             expose_headers=["ETag", "X-Request-ID"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContext, log_requests=settings.log_requests)
+    app.add_middleware(
+        BufferedBody, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
+    app.add_middleware(
+        RequestContext,
+        send_timeout=settings.send_timeout_seconds,
+        log_requests=settings.log_requests,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     logging.getLogger("rekam").setLevel(logging.INFO)
     return app

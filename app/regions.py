@@ -4,11 +4,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.errors import Invalid
+from app.errors import Invalid, excerpt
 
 NATION = "ID"
 LEVELS = ("nation", "province", "regency", "district", "village")
-# ASCII digits only: \d alone would also match full-width and other Unicode digits.
+# ASCII digits only: \d alone would also match full-width and other Unicode digits. Checked
+# with fullmatch: $ alone also matches before a final newline.
 CODE_PATTERN = r"^(?:ID|[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{2}(?:\.[0-9]{4})?)?)?)$"
 _CODE = re.compile(CODE_PATTERN)
 
@@ -44,9 +45,9 @@ class RegionCode:
 
 
 def parse(code: str) -> RegionCode:
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise InvalidCode(
-            f"{code!r} is not a Kemendagri code (ID, 73, 73.71, 73.71.01 or 73.71.01.1001)"
+            f"{excerpt(code)} is not a Kemendagri code (ID, 73, 73.71, 73.71.01 or 73.71.01.1001)"
         )
     return RegionCode(code, 0 if code == NATION else code.count(".") + 1)
 
@@ -58,7 +59,7 @@ def lineage_of(code: str) -> tuple[str, ...]:
 
 
 def is_valid(code: str) -> bool:
-    return bool(_CODE.match(code))
+    return bool(_CODE.fullmatch(code))
 
 
 def sql_in_subtree(column: str, parameter: str = "region") -> str:

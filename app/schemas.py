@@ -15,10 +15,9 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    TypeAdapter,
-    ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from app.config import valid_timezone
 from app.errors import Invalid
@@ -27,25 +26,44 @@ from app.errors import Invalid
 MAX_FIGURE = 2**53 - 1
 MAX_RECORDINGS = 100_000
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits, the whole string: \d would take other scripts' digits, and $ a final newline.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+BADLY_WRITTEN_DATE = "must be a date written YYYY-MM-DD"
+NO_SUCH_DATE = "names a day that does not exist"
 
 
-def _iso_date_only(value: object) -> object:
+def read_date(text: str) -> date:
+    """The date `text` writes, or a ValueError with the one message every input shares."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(BADLY_WRITTEN_DATE)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(NO_SUCH_DATE) from None
+
+
+def _iso_date_only(value: object) -> date:
     """Dates are written YYYY-MM-DD; no timestamps, no other spellings."""
-    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+    if isinstance(value, date):
         return value
-    raise ValueError("must be a date written YYYY-MM-DD")
+    if not isinstance(value, str):
+        raise PydanticCustomError("date_type", BADLY_WRITTEN_DATE)
+    try:
+        return read_date(value)
+    except ValueError as error:
+        raise PydanticCustomError("date_value", str(error)) from None
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
-_DATE: TypeAdapter[date] = TypeAdapter(IsoDate)
 
 
-def parse_date(text: str) -> date:
+def parse_date(text: str, field: str = "date") -> date:
     try:
-        return _DATE.validate_python(text)
-    except ValidationError:
-        raise Invalid(f"{text!r} is not a date written YYYY-MM-DD") from None
+        return read_date(text)
+    except ValueError as error:
+        raise Invalid(
+            f"{field}: {error}", errors=[{"field": field, "message": str(error)}]
+        ) from None
 
 
 Role = Literal["admin", "office", "viewer"]
@@ -238,6 +256,7 @@ class HistoryOut(Out):
 class BatchItemIn(In):
     office: Annotated[StrictStr, Field(max_length=64)]
     date: IsoDate
+    region: Annotated[StrictStr, Field(max_length=20)] | None = None
     recordings: Recordings
     note: Note | None = None
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.config import Settings, normalise_database_url
-from app.db import get_session
+from app.db import SessionFactory, get_session_factory
 from app.main import create_app
 from app.migrate import create_database, drop_database, upgrade
 
@@ -87,13 +87,15 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 def make_client(app: Any, connection: AsyncConnection) -> httpx.AsyncClient:
-    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(
+    def session_in_test_transaction() -> AsyncSession:
+        return AsyncSession(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
-            yield session
+        )
 
-    app.dependency_overrides[get_session] = session_in_test_transaction
+    async def sessions_in_test_transaction() -> SessionFactory:
+        return session_in_test_transaction
+
+    app.dependency_overrides[get_session_factory] = sessions_in_test_transaction
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rekam.test")
 
 

@@ -134,7 +134,8 @@ async def test_every_caller_gets_the_status_the_contract_says(
         response = await matrix_client.request(method, url, headers=who[identity], **kwargs)
         seen[identity] = response.status_code
         if response.status_code >= 400:
-            assert response.headers["content-type"] == "application/json"
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["status"] == response.status_code
         if response.status_code == 401:
             assert response.headers["www-authenticate"] == "Bearer"
         if method == "DELETE" and url.startswith("/api/v1/offices/OF-A/counts"):

@@ -16,6 +16,7 @@ from app.api.deps import (
     read_json,
 )
 from app.auth import Admin, Reader, Writer
+from app.bodies import ApiRoute
 from app.clock import default_range, today_in
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
@@ -23,7 +24,7 @@ from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut
 from app.services import batch_input, counts
 from app.services.offices import get_office
 
-router = APIRouter(prefix="/api/v1", tags=["counts"], responses=API_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["counts"], responses=API_ERRORS, route_class=ApiRoute)
 
 LIST_DAYS = 31
 

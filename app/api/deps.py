@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from app import regions
+from app.bodies import NotJson, parse_json
 from app.clock import MAX_RANGE_DAYS, days_between
 from app.errors import Invalid
 from app.schemas import ErrorOut, IsoDate
@@ -35,17 +36,17 @@ ToQuery = Annotated[IsoDate | None, Query(alias="to")]
 def read_json(model: type[M], raw: bytes) -> M:
     """Validate a body the route read itself, answering 422 as FastAPI would."""
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate(parse_json(raw))
+    except NotJson as error:
+        problems: list[dict[str, Any]] = [
+            {"type": "json_invalid", "loc": ("body",), "ctx": {"error": error.msg}}
+        ]
     except ValidationError as error:
         problems = [
-            {
-                **e,
-                "loc": ("body", *e["loc"]),
-                "ctx": {k: str(v) for k, v in e.get("ctx", {}).items()},
-            }
-            for e in error.errors(include_url=False)
+            {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
+            for e in error.errors(include_url=False, include_input=False, include_context=False)
         ]
-        raise RequestValidationError(problems) from None
+    raise RequestValidationError(problems)
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:

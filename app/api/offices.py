@@ -2,11 +2,14 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.deps import API_ERRORS, OfficeCode, RegionQuery
 from app.auth import Admin, Reader
+from app.bodies import ApiRoute
 from app.db import SessionDep
 from app.schemas import OfficeIn, OfficeListOut, OfficeOut
 from app.services import offices
 
-router = APIRouter(prefix="/api/v1/offices", tags=["offices"], responses=API_ERRORS)
+router = APIRouter(
+    prefix="/api/v1/offices", tags=["offices"], responses=API_ERRORS, route_class=ApiRoute
+)
 
 
 @router.put("/{code}", responses={201: {"model": OfficeOut}})

@@ -3,10 +3,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import __version__, metrics
+from app.bodies import ApiRoute
 from app.db import SessionDep
 from app.schemas import MetaOut
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ApiRoute)
 
 
 @router.get("/healthz")

@@ -15,15 +15,16 @@ from app.api.deps import (
     check_range,
 )
 from app.auth import Reader
+from app.bodies import ApiRoute
 from app.clock import default_range, today_in
-from app.db import SessionDep
+from app.db import SessionDep, SessionFactoryDep
 from app.errors import Invalid
 from app.schemas import IsoDate, OfficeProgressOut, ProgressOut, SeriesOut
-from app.services import progress
+from app.services import export, progress
 from app.services.offices import get_office
 from app.services.regions import get_region
 
-router = APIRouter(prefix="/api/v1", tags=["progress"], responses=API_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["progress"], responses=API_ERRORS, route_class=ApiRoute)
 
 AsOf = Annotated[IsoDate | None, Query(description="Default: today")]
 Days = Annotated[int, Query(ge=1, le=366, description="The trailing window, in days")]
@@ -93,6 +94,7 @@ async def office_progress(
 )
 async def counts_csv(
     session: SessionDep,
+    sessions: SessionFactoryDep,
     request: Request,
     _: Reader,
     region: RegionQuery = regions.NATION,
@@ -107,7 +109,7 @@ async def counts_csv(
     check_range(start, end)
     await get_region(session, region)
     return StreamingResponse(
-        progress.counts_csv(session, region=region, start=start, end=end),
+        export.counts_csv(sessions, region=region, start=start, end=end),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="counts-{region}.csv"'},
     )

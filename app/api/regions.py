@@ -2,12 +2,15 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery
 from app.auth import Admin, Reader
+from app.bodies import ApiRoute
 from app.db import SessionDep
 from app.regions import NATION
 from app.schemas import FigureIn, FigureListOut, FigureOut, RegionIn, RegionListOut, RegionOut
 from app.services import regions
 
-router = APIRouter(prefix="/api/v1/regions", tags=["regions"], responses=API_ERRORS)
+router = APIRouter(
+    prefix="/api/v1/regions", tags=["regions"], responses=API_ERRORS, route_class=ApiRoute
+)
 
 
 @router.put("/{code}", responses={201: {"model": RegionOut}})

@@ -4,11 +4,14 @@ from fastapi import APIRouter, Path, Response
 
 from app.api.deps import API_ERRORS
 from app.auth import Admin
+from app.bodies import ApiRoute
 from app.db import SessionDep
 from app.schemas import TokenCreatedOut, TokenIn, TokenListOut
 from app.services import tokens
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=API_ERRORS)
+router = APIRouter(
+    prefix="/api/v1/tokens", tags=["tokens"], responses=API_ERRORS, route_class=ApiRoute
+)
 
 
 @router.post("", status_code=201)

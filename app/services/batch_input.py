@@ -2,18 +2,21 @@
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from app.bodies import NotJson
+from app.bodies import parse_json as parse_json_body
+from app.csvcells import unquote_cell
 from app.errors import Invalid, TooLarge
 from app.schemas import BatchItemIn
 from app.services.counts import CountWrite, ItemError
 
 _ITEMS = TypeAdapter(list[BatchItemIn])
-CSV_COLUMNS = ["office", "date", "recordings", "note"]
+REQUIRED_COLUMNS = ("office", "date", "recordings")
+OPTIONAL_COLUMNS = ("region", "note")
 
 
 @dataclass(slots=True)
@@ -64,15 +67,20 @@ def _validate(raw_items: list[Any], lines: list[int] | None) -> Batch:
     else:
         indexes = list(range(len(raw_items)))
     for index, item in zip(indexes, valid, strict=True):
-        batch.items[index] = CountWrite(item.office, item.date, item.recordings, item.note)
+        batch.items[index] = CountWrite(
+            item.office, item.date, item.recordings, item.note, item.region
+        )
     return batch
 
 
 def parse_json(body: bytes, max_batch: int) -> Batch:
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid("the body is not valid JSON") from None
+        document = parse_json_body(body)
+    except NotJson as error:
+        raise Invalid(
+            f"the body is not valid JSON: {error.msg}",
+            errors=[{"field": "body", "message": error.msg}],
+        ) from None
     if not isinstance(document, dict) or set(document) != {"counts"}:
         raise Invalid('the body must be {"counts": [...]} and nothing else')
     raw_items = document["counts"]
@@ -82,18 +90,54 @@ def parse_json(body: bytes, max_batch: int) -> Batch:
     return _validate(raw_items, None)
 
 
+def _header_problem(found: list[str]) -> str:
+    shown = ",".join(found)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return (
+        f"the CSV header must name {','.join(REQUIRED_COLUMNS)} (and may add "
+        f"{' and '.join(OPTIONAL_COLUMNS)}); found {shown!r}"
+    )
+
+
+def _columns(header: list[str] | None) -> list[str]:
+    """The header's column names; matched without regard to case and surrounding spaces."""
+    columns = [name.strip().lower() for name in header or []]
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    if (
+        not set(REQUIRED_COLUMNS) <= set(columns)
+        or not set(columns) <= known
+        or len(set(columns)) != len(columns)
+    ):
+        raise Invalid(_header_problem(header or []))
+    return columns
+
+
+def _delimiter(content: str) -> str:
+    """`;` for a file saved by a spreadsheet in a locale whose decimal mark is the comma."""
+    first_line = content.split("\n", 1)[0]
+    return ";" if ";" in first_line and "," not in first_line else ","
+
+
+def _csv_problem(error: csv.Error, line: int) -> Invalid:
+    if "end of data" in str(error):
+        return Invalid(f"the CSV cannot be read: a quote opened by line {line} is never closed")
+    return Invalid(f"the CSV cannot be read at line {line}: {error}")
+
+
 def parse_csv(body: bytes, max_batch: int) -> Batch:
-    """CSV with the header office,date,recordings[,note]; `line` counts the header as line 1."""
+    """CSV with the header office,date,recordings[,region][,note] (counts.csv as exported);
+    `line` counts the header as line 1."""
     try:
         content = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("the CSV must be UTF-8") from None
-    reader = csv.reader(io.StringIO(content, newline=""))
+    reader = csv.reader(
+        io.StringIO(content, newline=""), delimiter=_delimiter(content), strict=True
+    )
+    line = 1
     try:
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header] not in (CSV_COLUMNS[:3], CSV_COLUMNS):
-            raise Invalid("the CSV header must be office,date,recordings[,note]")
-        columns = [h.strip() for h in header]
+        columns = _columns(next(reader, None))
         raw_items: list[Any] = []
         lines: list[int] = []
         line = reader.line_num + 1
@@ -109,22 +153,26 @@ def parse_csv(body: bytes, max_batch: int) -> Batch:
                 continue
             item: dict[str, Any] = dict(zip(columns, row, strict=True))
             item["recordings"] = _int_or_text(item["recordings"])
-            if item.get("note") == "":
-                item["note"] = None
+            for optional in OPTIONAL_COLUMNS:
+                if item.get(optional) == "":
+                    item[optional] = None
+            if item.get("note") is not None:
+                item["note"] = unquote_cell(item["note"])
             raw_items.append(item)
     except csv.Error as error:
-        raise Invalid(f"the CSV cannot be read: {error}") from None
+        raise _csv_problem(error, line) from None
     _check_size(len(raw_items), max_batch)
     batch = _validate(raw_items, lines)
     for index, raw in enumerate(raw_items):
         if "__row__" in raw:
             batch.errors = [e for e in batch.errors if e.index != index]
             row = raw["__row__"]
+            named = dict(zip(columns, row, strict=False))
             batch.errors.append(
                 ItemError(
                     index,
-                    row[0] if row else None,
-                    row[1] if len(row) > 1 else None,
+                    named.get("office"),
+                    named.get("date"),
                     f"expected {len(columns)} fields, found {len(row)}",
                     lines[index],
                 )

@@ -2,7 +2,6 @@
 same statement, so the count, its history and every summary always agree."""
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Actor
 from app.clock import now, today_in
-from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed
-from app.schemas import CountIn, parse_date
+from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed, excerpt
+from app.schemas import CountIn, parse_date, read_date
 from app.services.figures import store_steps
 from app.services.offices import OfficeRow, check_code, get_office, lock_offices
 from app.services.tallies import FIGURED, TALLY_CTES
@@ -119,7 +118,6 @@ SELECT count(*) AS deleted, {FIGURED} FROM gone
 # Deadlocks and serialisation failures are the database asking for another try.
 _RETRYABLE = {"40P01", "40001"}
 _ATTEMPTS = 5
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +126,8 @@ class CountWrite:
     date: date
     recordings: int
     note: str | None
+    # A batch item may name its office's region (counts.csv carries it): checked, not stored.
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +376,15 @@ async def write_batch(
                 errors.append(error(index, item, f"same office and date as item {first_seen[key]}"))
             elif problem := validity_problem(office, item.date, todays[office.timezone]):
                 errors.append(error(index, item, problem))
+            elif item.region is not None and item.region != office.region:
+                errors.append(
+                    error(
+                        index,
+                        item,
+                        f"office {item.office} is in region {office.region}, "
+                        f"not {excerpt(item.region)}",
+                    )
+                )
             first_seen.setdefault(key, index)
         if errors:
             raise Invalid(
@@ -393,10 +402,10 @@ async def write_batch(
 
 def _iso_day(value: str | None) -> date | None:
     """The date an unparsed item names, if it names one."""
-    if value is None or not _ISO_DAY.match(value):
+    if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return read_date(value)
     except ValueError:
         return None
 

@@ -29,7 +29,7 @@ class OfficeRow(NamedTuple):
 
 
 def check_code(code: str) -> None:
-    if not CODE.match(code):
+    if not CODE.fullmatch(code):
         raise Invalid(
             "an office code is 1 to 64 letters, digits, '.', '_' or '-', starting with a "
             "letter or digit"

@@ -3,7 +3,7 @@ progress contract (docs/api.md); Postgres sums the tallies, Python does the arit
 
 import math
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -388,36 +388,3 @@ async def office_progress(
         "total": int(totals.total),
         "last_reported": totals.last_reported,
     }
-
-
-CSV_HEADER = "office,region,date,recordings,note\r\n"
-
-
-async def counts_csv(
-    session: AsyncSession, *, region: str, start: date, end: date
-) -> AsyncIterator[str]:
-    """Counts of the region's subtree in start..end, by date then office, as CSV chunks."""
-    import csv
-    import io
-
-    yield CSV_HEADER
-    result = await session.stream(
-        text(
-            """
-            SELECT o.code, o.region, c.date, c.recordings, c.note
-            FROM counts c
-            JOIN offices o ON o.id = c.office_id
-            JOIN regions r ON r.code = o.region
-            WHERE CAST(:region AS text) = ANY(r.lineage) AND c.date BETWEEN :start AND :end
-            ORDER BY c.date, o.code COLLATE "C"
-            """
-        ),
-        {"region": region, "start": start, "end": end},
-    )
-    async for rows in result.partitions(2000):
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(
-            (row.code, row.region, row.date.isoformat(), row.recordings, row.note or "")
-            for row in rows
-        )
-        yield buffer.getvalue()
