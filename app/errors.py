@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 log = logging.getLogger("rekam")
 
@@ -166,14 +166,21 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (each route holds only its own)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    """Every method some route serves at this path, found by asking the routes (included
+    routers hold theirs nested); a mount serves static files, so GET and HEAD."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        for route in request.app.router.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL and (not isinstance(route, Mount) or method in ("GET", "HEAD")):
+                allowed.append(method)
+                break
+    return allowed
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
@@ -182,9 +189,14 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         # The framework's answer to a body it cannot decode: invalid input like any other.
         return error_response(422, "the request body cannot be parsed")
     headers = dict(error.headers or {})
+    detail = str(error.detail)
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"nothing is served at {excerpt(request.url.path)}"
     if error.status_code == 405:
-        headers["Allow"] = ", ".join(allowed_methods(request))
-    return error_response(error.status_code, str(error.detail), headers)
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+    return error_response(error.status_code, detail, headers)
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -105,7 +105,7 @@ class Out(BaseModel):
 
 class TokenIn(In):
     role: Role
-    office: StrictStr | None = None
+    office: Annotated[Text, Field(max_length=64)] | None = None
     name: Annotated[Text, Field(max_length=200)] | None = None
 
 
@@ -188,7 +188,7 @@ class FigureListOut(Out):
 
 class OfficeIn(In):
     name: Name
-    region: StrictStr
+    region: Annotated[Text, Field(max_length=20)]
     kind: OfficeKind = "kecamatan"
     daily_target: DailyTarget | None = None
     timezone: Timezone | None = None
@@ -254,9 +254,9 @@ class HistoryOut(Out):
 
 
 class BatchItemIn(In):
-    office: Annotated[StrictStr, Field(max_length=64)]
+    office: Annotated[Text, Field(max_length=64)]
     date: IsoDate
-    region: Annotated[StrictStr, Field(max_length=20)] | None = None
+    region: Annotated[Text, Field(max_length=20)] | None = None
     recordings: Recordings
     note: Note | None = None
 
