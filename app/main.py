@@ -18,7 +18,7 @@ from app.db import create_engine, create_session_factory
 from app.errors import install_handlers
 from app.middleware import BufferedBody, RequestContext
 from app.migrate import head_revision
-from app.schemas import BatchIn, CountIn
+from app.schemas import BatchIn, CountIn, ErrorOut
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
@@ -90,7 +90,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         # Routes that read their bodies themselves name their JSON shapes here.
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (BatchIn, CountIn):
+        for model in (BatchIn, CountIn, ErrorOut):
             defs = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(defs.pop("$defs", {}))
             components[model.__name__] = defs

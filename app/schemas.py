@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -271,11 +271,15 @@ class BatchOut(Out):
     unchanged: int
 
 
-class BatchErrorOut(Out):
-    index: int
-    office: str | None
-    date: str | None
+class ProblemItemOut(Out):
+    """One thing wrong: a request field (`field`), or a batch item (`index`, with its
+    `office`, `date` and, in CSV, `line`)."""
+
     message: str
+    field: str | None = None
+    index: int | None = None
+    office: str | None = None
+    date: str | None = None
     line: int | None = None
 
 
@@ -402,7 +406,11 @@ class OfficeProgressOut(Out):
 
 
 class ErrorOut(Out):
-    """Every error: `detail` says what is wrong; a batch also names its bad items."""
+    """Every error, as RFC 9457 problem details: `detail` says what is wrong in one
+    sentence; `errors` names each bad field or batch item."""
 
-    detail: str | list[Any]
-    errors: list[BatchErrorOut] | None = None
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemItemOut] | None = None

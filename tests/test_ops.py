@@ -44,7 +44,8 @@ async def test_readyz_is_503_on_a_database_not_migrated(unmigrated_database):
 
     assert response.status_code == 503
     assert response.headers["retry-after"]
-    assert response.json()["status"] == "unavailable"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 503
 
 
 async def test_openapi_describes_the_write_routes(client):

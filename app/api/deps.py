@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from app import regions
 from app.bodies import NotJson, parse_json
 from app.clock import MAX_RANGE_DAYS, days_between
-from app.errors import Invalid
+from app.errors import PROBLEM_JSON, Invalid
 from app.schemas import ErrorOut, IsoDate
 from app.services import offices
 
@@ -70,6 +70,7 @@ def check_range(start: date, end: date) -> None:
 
 _MEANINGS = {
     401: "Missing, unknown or revoked token",
+    408: "The body did not arrive in time",
     403: "The token lacks the right",
     404: "No such resource",
     412: "If-Match does not match the stored version",
@@ -83,8 +84,9 @@ _MEANINGS = {
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer, all in one JSON shape."""
-    return {s: {"model": ErrorOut, "description": _MEANINGS[s]} for s in statuses}
+    problem = {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}}}
+    return {s: {"description": _MEANINGS[s], "content": problem} for s in statuses}
 
 
 # What any API route can answer besides success (any request may carry a body too large).
-API_ERRORS = error_responses(401, 403, 404, 413, 422, 429, 503)
+API_ERRORS = error_responses(401, 403, 404, 408, 413, 415, 422, 429, 503)

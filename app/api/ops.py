@@ -3,8 +3,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import __version__, metrics
+from app.api.deps import error_responses
 from app.bodies import ApiRoute
 from app.db import SessionDep
+from app.errors import RETRY_AFTER_SECONDS, error_response
 from app.schemas import MetaOut
 
 router = APIRouter(tags=["operations"], route_class=ApiRoute)
@@ -16,7 +18,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Database away or schema not migrated"}})
+@router.get("/readyz", responses=error_responses(503))
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database answers and its schema is at the latest migration."""
     expected = request.app.state.head_revision
@@ -24,18 +26,14 @@ async def readyz(request: Request) -> JSONResponse:
         async with request.app.state.engine.connect() as connection:
             current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as error:
-        return JSONResponse(
-            {"status": "unavailable", "detail": f"database: {type(error).__name__}"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return _not_ready(f"the database does not answer ({type(error).__name__})")
     if current != expected:
-        return JSONResponse(
-            {"status": "unavailable", "detail": f"schema at {current}, expected {expected}"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return _not_ready(f"the schema is at {current}, expected {expected}")
     return JSONResponse({"status": "ready", "schema": current})
+
+
+def _not_ready(detail: str) -> JSONResponse:
+    return error_response(503, detail, {"Retry-After": RETRY_AFTER_SECONDS})
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
@@ -44,7 +42,7 @@ async def metrics_text(request: Request) -> Response:
     return Response(metrics.render(request.app.state.engine), media_type=metrics.CONTENT_TYPE)
 
 
-@router.get("/api/v1/meta")
+@router.get("/api/v1/meta", responses=error_responses(503))
 async def meta(request: Request, session: SessionDep) -> MetaOut:
     """What this deployment is: version, timezone, and whether it holds demo data."""
     settings = request.app.state.settings
