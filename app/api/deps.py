@@ -7,7 +7,7 @@ from fastapi import Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from app import regions
+from app import codes
 from app.bodies import NotJson, parse_json
 from app.clock import MAX_RANGE_DAYS, days_between
 from app.errors import PROBLEM_JSON, Invalid
@@ -15,7 +15,7 @@ from app.schemas import ErrorOut, IsoDate
 from app.services import offices
 
 # The patterns document the codes; the services check them and say what is wrong.
-_REGION = {"pattern": regions.CODE_PATTERN}
+_REGION = {"pattern": codes.CODE_PATTERN}
 M = TypeVar("M", bound=BaseModel)
 DateText = Annotated[
     str, Path(description="A date, YYYY-MM-DD", json_schema_extra={"format": "date"})

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app import regions
+from app import codes
 from app.api.deps import (
     API_ERRORS,
     FromQuery,
@@ -31,10 +31,21 @@ Days = Annotated[int, Query(ge=1, le=366, description="The trailing window, in d
 SERIES_DAYS = 30
 
 
-def window_start(as_of: date, days: int) -> date:
+def trailing_window_start(as_of: date, days: int) -> date:
+    """The first day of the `days` days ending on as_of; 422 before the calendar begins."""
     if (as_of - date.min).days < days - 1:
         raise Invalid(f"a {days}-day window cannot end on {as_of}")
     return as_of - timedelta(days=days - 1)
+
+
+def series_range(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """The range a series or an export covers: as asked, or the SERIES_DAYS days ending at
+    `end` (default today); checked."""
+    if start is None:
+        trailing_window_start(end or today, SERIES_DAYS)
+    start, end = default_range(start, end, today, SERIES_DAYS)
+    check_range(start, end)
+    return start, end
 
 
 @router.get("/progress/{code}")
@@ -48,7 +59,7 @@ async def region_progress(
 ) -> ProgressOut:
     """Coverage, the day, the trailing window, the target and reporting of a region."""
     as_of = as_of or today_in(request.app.state.settings.timezone)
-    window_start(as_of, days)
+    trailing_window_start(as_of, days)
     body = await progress.region_progress(session, code=code, as_of=as_of, days=days)
     return ProgressOut.model_validate(body)
 
@@ -64,11 +75,7 @@ async def region_series(
     bucket: Literal["day", "week", "month"] = "day",
 ) -> SeriesOut:
     """Recordings per day, ISO week or month, with recorded and coverage at each end."""
-    today = today_in(request.app.state.settings.timezone)
-    if start is None:
-        window_start(end or today, SERIES_DAYS)
-    start, end = default_range(start, end, today, SERIES_DAYS)
-    check_range(start, end)
+    start, end = series_range(start, end, today_in(request.app.state.settings.timezone))
     body = await progress.region_series(session, code=code, start=start, end=end, bucket=bucket)
     return SeriesOut.model_validate(body)
 
@@ -80,7 +87,7 @@ async def office_progress(
     """An office's day, trailing window, total and last report."""
     office = await get_office(session, code)
     as_of = as_of or today_in(office["timezone"])
-    window_start(as_of, days)
+    trailing_window_start(as_of, days)
     body = await progress.office_progress(session, office=office, as_of=as_of, days=days)
     return OfficeProgressOut.model_validate(body)
 
@@ -97,16 +104,12 @@ async def counts_csv(
     sessions: SessionFactoryDep,
     request: Request,
     _: Reader,
-    region: RegionQuery = regions.NATION,
+    region: RegionQuery = codes.NATION,
     start: FromQuery = None,
     end: ToQuery = None,
 ) -> StreamingResponse:
     """Counts of a region's subtree as CSV, by date then office (default: the last 30 days)."""
-    today = today_in(request.app.state.settings.timezone)
-    if start is None:
-        window_start(end or today, SERIES_DAYS)
-    start, end = default_range(start, end, today, SERIES_DAYS)
-    check_range(start, end)
+    start, end = series_range(start, end, today_in(request.app.state.settings.timezone))
     await get_region(session, region)
     return StreamingResponse(
         export.counts_csv(sessions, region=region, start=start, end=end),

@@ -3,8 +3,8 @@ from fastapi import APIRouter, Response
 from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery
 from app.auth import Admin, Reader
 from app.bodies import ApiRoute
+from app.codes import NATION
 from app.db import SessionDep
-from app.regions import NATION
 from app.schemas import FigureIn, FigureListOut, FigureOut, RegionIn, RegionListOut, RegionOut
 from app.services import regions
 

@@ -15,17 +15,16 @@ from app.auth import Actor
 from app.clock import now, today_in
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed, excerpt
 from app.schemas import CountIn, parse_date, read_date
-from app.services.figures import store_steps
 from app.services.offices import OfficeRow, check_code, get_office, lock_offices
-from app.services.tallies import FIGURED, TALLY_CTES
+from app.services.tallies import tally_statement, write_with_tallies
 
 T = TypeVar("T")
 
 # The write: every item's count, its history row and the tallies, in one statement. It ends
 # in one of the two SELECTs below, which read its CTEs `current` (each item with the count
 # it replaces) and `written` (the rows it changed).
-_WRITE = f"""
-WITH input AS (
+_WRITE = """
+input AS (
     SELECT * FROM unnest(CAST(:office_ids AS int[]), CAST(:dates AS date[]),
                          CAST(:recordings AS int[]), CAST(:notes AS text[]))
         AS i(office_id, date, recordings, note)
@@ -63,8 +62,7 @@ delta_rows AS (
     FROM written w
     JOIN current cur ON cur.office_id = w.office_id AND cur.date = w.date
     JOIN offices o ON o.id = w.office_id
-),
-{TALLY_CTES}"""
+)"""
 
 _OUTCOME = """CASE WHEN cur.old_version IS NULL THEN 'created'
                    WHEN w.office_id IS NULL THEN 'unchanged' ELSE 'updated' END"""
@@ -73,31 +71,25 @@ _EACH_ITEM = (
 )
 
 # One count: the stored row and what became of it.
-_UPSERT = text(
-    f"""{_WRITE}
-SELECT cur.office_id, cur.date, {_OUTCOME} AS outcome,
+_UPSERT = tally_statement(
+    _WRITE,
+    f"""cur.office_id, cur.date, {_OUTCOME} AS outcome,
        coalesce(w.recordings, cur.old_recordings) AS recordings,
        CASE WHEN w.office_id IS NULL THEN cur.old_note ELSE w.note END AS note,
        coalesce(w.version, cur.old_version) AS version,
-       coalesce(w.updated_at, cur.old_updated_at) AS updated_at,
-       {FIGURED}
-{_EACH_ITEM}
-"""
+       coalesce(w.updated_at, cur.old_updated_at) AS updated_at""",
+    _EACH_ITEM,
 )
 
 # A batch: how many items had each outcome (a national day is 7,800 rows the caller would
 # only count).
-_UPSERT_BATCH = text(
-    f"""{_WRITE}
-SELECT {_OUTCOME} AS outcome, count(*) AS items, {FIGURED}
-{_EACH_ITEM}
-GROUP BY 1
-"""
+_UPSERT_BATCH = tally_statement(
+    _WRITE, f"{_OUTCOME} AS outcome, count(*) AS items", f"{_EACH_ITEM}\nGROUP BY 1"
 )
 
-_DELETE = text(
-    f"""
-WITH gone AS (
+_DELETE = tally_statement(
+    """
+gone AS (
     DELETE FROM counts WHERE office_id = :office_id AND date = :date
     RETURNING office_id, date, recordings, version
 ),
@@ -109,10 +101,9 @@ history AS (
 delta_rows AS (
     SELECT g.office_id, o.region, g.date, -g.recordings AS delta, -1 AS reports
     FROM gone g JOIN offices o ON o.id = g.office_id
-),
-{TALLY_CTES}
-SELECT count(*) AS deleted, {FIGURED} FROM gone
-"""
+)""",
+    "count(*) AS deleted",
+    "FROM gone",
 )
 
 # Deadlocks and serialisation failures are the database asking for another try.
@@ -171,7 +162,8 @@ def _actor_params(actor: Actor) -> dict[str, Any]:
     return {"token_id": actor.token_id, "role": actor.role, "name": actor.name, "now": now()}
 
 
-def window_start(office: OfficeRow, edit_window_days: int) -> date:
+def edit_window_start(office: OfficeRow, edit_window_days: int) -> date:
+    """The first day an office token may still write: the window ends today, office time."""
     return today_in(office.timezone) - timedelta(days=edit_window_days - 1)
 
 
@@ -182,7 +174,7 @@ def permission_problem(actor: Actor, office_code: str) -> str | None:
 
 
 def window_problem(actor: Actor, office: OfficeRow, day: date, edit_window_days: int) -> str | None:
-    if actor.role == "office" and day < window_start(office, edit_window_days):
+    if actor.role == "office" and day < edit_window_start(office, edit_window_days):
         return (
             f"{day} is outside the {edit_window_days}-day edit window of office {office.code}; "
             "an admin must correct it"
@@ -208,7 +200,8 @@ async def _write(
     items: Sequence[CountWrite],
     statement: TextClause = _UPSERT,
 ) -> list[Any]:
-    rows = await session.execute(
+    return await write_with_tallies(
+        session,
         statement,
         {
             "office_ids": [offices[item.office].id for item in items],
@@ -218,10 +211,6 @@ async def _write(
             **_actor_params(actor),
         },
     )
-    written = list(rows)
-    if written:
-        await store_steps(session, written[0].figured)
-    return written
 
 
 def parse_if_match(header: str | None) -> int | str | None:
@@ -275,8 +264,8 @@ async def put_count(
         expected = parse_if_match(if_match)
         if expected is not None:
             stored = await session.scalar(
-                text("SELECT version FROM counts WHERE office_id = :o AND date = :d"),
-                {"o": office.id, "d": item.date},
+                text("SELECT version FROM counts WHERE office_id = :office_id AND date = :date"),
+                {"office_id": office.id, "date": item.date},
             )
             if stored is None or (expected != "*" and stored != expected):
                 raise PreconditionFailed(
@@ -419,10 +408,9 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
         if office not in offices:
             raise NotFound(f"no office {office}")
         params = {"office_id": offices[office].id, "date": day, **_actor_params(actor)}
-        deleted = (await session.execute(_DELETE, params)).one()
+        (deleted,) = await write_with_tallies(session, _DELETE, params)
         if not deleted.deleted:
             raise NotFound(f"office {office} has no count dated {day}")
-        await store_steps(session, deleted.figured)
         await session.commit()
 
     await with_retry(session, attempt)
@@ -432,8 +420,8 @@ async def get_count(session: AsyncSession, *, office: str, day: date) -> dict[st
     office_id = (await get_office(session, office))["id"]
     row = (
         await session.execute(
-            text("SELECT * FROM counts WHERE office_id = :o AND date = :d"),
-            {"o": office_id, "d": day},
+            text("SELECT * FROM counts WHERE office_id = :office_id AND date = :date"),
+            {"office_id": office_id, "date": day},
         )
     ).one_or_none()
     if row is None:
@@ -446,8 +434,11 @@ async def list_counts(
 ) -> list[dict[str, Any]]:
     office_id = (await get_office(session, office))["id"]
     rows = await session.execute(
-        text("SELECT * FROM counts WHERE office_id = :o AND date BETWEEN :s AND :e ORDER BY date"),
-        {"o": office_id, "s": start, "e": end},
+        text(
+            "SELECT * FROM counts WHERE office_id = :office_id"
+            " AND date BETWEEN :start AND :end ORDER BY date"
+        ),
+        {"office_id": office_id, "start": start, "end": end},
     )
     return [_count_json(office, row) for row in rows]
 
@@ -458,10 +449,10 @@ async def count_history(session: AsyncSession, *, office: str, day: date) -> lis
         text(
             """
             SELECT version, recordings, note, at, token_id, actor_role, actor_name
-            FROM count_revisions WHERE office_id = :o AND date = :d ORDER BY version
+            FROM count_revisions WHERE office_id = :office_id AND date = :date ORDER BY version
             """
         ),
-        {"o": office_id, "d": day},
+        {"office_id": office_id, "date": day},
     )
     revisions = [
         {

@@ -27,8 +27,8 @@ from itertools import accumulate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import regions
-from app.regions import sql_in_subtree
+from app import codes
+from app.codes import sql_in_subtree
 
 # Ancestors come from the code itself, computed on the few regions that have figures.
 _DEPTH = "CASE WHEN {0} = 'ID' THEN 0 ELSE cardinality(string_to_array({0}, '.')) END"
@@ -99,13 +99,13 @@ _CLEAR = text("DELETE FROM figure_steps WHERE region = ANY(CAST(:regions AS text
 
 async def store_steps(session: AsyncSession, changed: Iterable[str]) -> None:
     """Rebuild the steps of every region at or above the regions whose figures changed."""
-    heads = sorted({head for code in changed for head in regions.lineage_of(code)})
+    heads = sorted({head for code in changed for head in codes.lineage_of(code)})
     if not heads:
         return
     await session.execute(_REBUILD_LOCK)
     await session.execute(_CLEAR, {"regions": heads})
     for head in heads:
-        await session.execute(STORE_STEPS, {"region": head, "depth": regions.parse(head).depth})
+        await session.execute(STORE_STEPS, {"region": head, "depth": codes.parse(head).depth})
 
 
 @dataclass(slots=True)

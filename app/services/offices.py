@@ -7,12 +7,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import regions
+from app import codes
 from app.errors import Invalid, NotFound
 from app.schemas import OfficeIn
-from app.services.figures import store_steps
 from app.services.regions import get_region
-from app.services.tallies import FIGURED, TALLY_CTES
+from app.services.tallies import tally_statement, write_with_tallies
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CODE = re.compile(CODE_PATTERN)
@@ -85,18 +84,15 @@ async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, Off
     return {office.code: office for office in offices}
 
 
-_MOVE = text(
-    f"""
-WITH delta_rows AS (
+_MOVE = tally_statement(
+    """
+delta_rows AS (
     SELECT office_id, CAST(:old_region AS text) AS region, date, -recordings AS delta, -1 AS reports
     FROM counts WHERE office_id = :office_id
     UNION ALL
     SELECT office_id, CAST(:new_region AS text), date, recordings, 1
     FROM counts WHERE office_id = :office_id
-),
-{TALLY_CTES}
-SELECT {FIGURED}
-"""
+)"""
 )
 
 
@@ -105,10 +101,12 @@ async def put_office(
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace an office; moving it to another region moves its counts' tallies."""
     check_code(code)
-    if regions.parse(data.region).level == "nation":
+    if codes.parse(data.region).level == "nation":
         raise Invalid("an office belongs to a province or a region under one, not to ID")
     if (
-        await session.scalar(text("SELECT 1 FROM regions WHERE code = :r"), {"r": data.region})
+        await session.scalar(
+            text("SELECT 1 FROM regions WHERE code = :region"), {"region": data.region}
+        )
         is None
     ):
         raise Invalid(f"region {data.region} does not exist")
@@ -118,11 +116,11 @@ async def put_office(
     if previous is not None and previous.region != data.region:
         # Count writers queue on this lock, and so does a figure being computed.
         await session.execute(text("LOCK TABLE counts IN SHARE ROW EXCLUSIVE MODE"))
-        figured = await session.scalar(
+        await write_with_tallies(
+            session,
             _MOVE,
             {"office_id": previous.id, "old_region": previous.region, "new_region": data.region},
         )
-        await store_steps(session, figured)
     row = (
         await session.execute(
             text(

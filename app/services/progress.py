@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
-from app.regions import sql_in_subtree
+from app.codes import sql_in_subtree
 from app.services.figures import Anchored, anchored_sql, figure_steps
 from app.services.regions import get_region, get_region_and_children
 from app.services.tallies import counts_through, counts_through_sql, through_params

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import regions
+from app import codes
 from app.errors import Invalid, NotFound
 from app.schemas import FigureIn, RegionIn
 from app.services.figures import store_steps
@@ -15,13 +15,13 @@ from app.services.tallies import counts_through
 COLUMNS = "code, name, level, parent, daily_target, coverage_target, coverage_deadline"
 
 
-_GET = text(f"SELECT depth, {COLUMNS} FROM regions WHERE code = :c")
+_GET = text(f"SELECT depth, {COLUMNS} FROM regions WHERE code = :code")
 
 
 async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
     """The region's fields, with its depth (0 for the nation) for the progress queries."""
-    regions.parse(code)
-    row = (await session.execute(_GET, {"c": code})).one_or_none()
+    codes.parse(code)
+    row = (await session.execute(_GET, {"code": code})).one_or_none()
     if row is None:
         raise NotFound(f"no region {code}")
     return dict(row._mapping)
@@ -29,7 +29,7 @@ async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
 
 # The region first (the shallowest), then its children in code order.
 _FAMILY = text(
-    f"SELECT depth, {COLUMNS} FROM regions WHERE code = :c OR parent = :c"
+    f"SELECT depth, {COLUMNS} FROM regions WHERE code = :code OR parent = :code"
     ' ORDER BY depth, code COLLATE "C"'
 )
 
@@ -38,8 +38,8 @@ async def get_region_and_children(
     session: AsyncSession, code: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The region's fields, as get_region gives them, and its children's, in one query."""
-    regions.parse(code)
-    rows = [dict(row._mapping) for row in await session.execute(_FAMILY, {"c": code})]
+    codes.parse(code)
+    rows = [dict(row._mapping) for row in await session.execute(_FAMILY, {"code": code})]
     if not rows or rows[0]["code"] != code:
         raise NotFound(f"no region {code}")
     return rows[0], rows[1:]
@@ -54,10 +54,10 @@ async def put_region(
     session: AsyncSession, *, code: str, data: RegionIn
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace a region; its parent must exist already."""
-    parsed = regions.parse(code)
+    parsed = codes.parse(code)
     if parsed.parent is not None:
         found = await session.scalar(
-            text("SELECT 1 FROM regions WHERE code = :p"), {"p": parsed.parent}
+            text("SELECT 1 FROM regions WHERE code = :parent"), {"parent": parsed.parent}
         )
         if found is None:
             raise Invalid(f"the parent region {parsed.parent} does not exist")
@@ -96,8 +96,8 @@ async def put_region(
 async def list_figures(session: AsyncSession, *, code: str) -> list[dict[str, Any]]:
     await get_region(session, code)
     rows = await session.execute(
-        text("SELECT date, eligible, recorded FROM figures WHERE region = :c ORDER BY date"),
-        {"c": code},
+        text("SELECT date, eligible, recorded FROM figures WHERE region = :region ORDER BY date"),
+        {"region": code},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -136,8 +136,8 @@ async def put_figure(
 async def delete_figure(session: AsyncSession, *, code: str, day: date) -> None:
     await get_region(session, code)
     result = await session.execute(
-        text("DELETE FROM figures WHERE region = :c AND date = :d RETURNING 1"),
-        {"c": code, "d": day},
+        text("DELETE FROM figures WHERE region = :region AND date = :date RETURNING 1"),
+        {"region": code, "date": day},
     )
     if result.first() is None:
         raise NotFound(f"region {code} has no figure dated {day}")

@@ -1,26 +1,28 @@
 """The summaries of counts, kept exact by the statement that changes the counts.
 
-A statement that changes counts defines a CTE
-`delta_rows(office_id, region, date, delta, reports)` and appends TALLY_CTES: every region in
-the lineage of `region` gets `delta` added to its day, month and all-time rows, and every
-figure at or after `date` in that lineage gets it added to `counts_through` (their step
-functions are then rebuilt: see FIGURED). `reports` is +1 for a count created, -1 for one
-removed and 0 otherwise: report_days keeps how many counts each day has, nationwide. Rows are
-taken in key order, so concurrent writers queue instead of deadlocking. Nation and province
-rows are spread over SHARDS rows per key (by office), so the whole country does not queue
-on one row.
+Every statement that changes counts is built by tally_statement and run by
+write_with_tallies, which is the whole contract: the statement's CTEs end in
+`delta_rows(office_id, region, date, delta, reports)`; every region in the lineage of
+`region` gets `delta` added to its day, month and all-time rows, and every figure at or after
+`date` in that lineage gets it added to `counts_through`, whose step functions
+write_with_tallies then rebuilds. `reports` is +1 for a count created, -1 for one removed and
+0 otherwise: report_days keeps how many counts each day has, nationwide. Rows are taken in
+key order, so concurrent writers queue instead of deadlocking. Nation and province rows are
+spread over SHARDS rows per key (by office), so the whole country does not queue on one row.
 """
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
 from app.models import SHARDS
+from app.services.figures import store_steps
 
-TALLY_CTES = f"""
+_TALLY_CTES = f"""
 tally AS (
     SELECT l.code AS region, d.date,
            CASE WHEN l.pos <= 2 THEN d.office_id % {SHARDS} ELSE 0 END AS shard,
@@ -65,9 +67,26 @@ tally_figures AS (
 )
 """
 
-# The regions whose figures' counts_through the statement changed: select it, and pass it to
-# figures.store_steps before committing.
-FIGURED = "ARRAY(SELECT DISTINCT region FROM tally_figures) AS figured"
+# The regions whose figures' counts_through the statement changed, as its last column.
+_REFIGURED = "ARRAY(SELECT DISTINCT region FROM tally_figures) AS refigured_regions"
+
+
+def tally_statement(delta_ctes: str, columns: str = "", rest: str = "") -> TextClause:
+    """`WITH delta_ctes, <the tallies> SELECT columns, refigured_regions rest`: delta_ctes
+    are CTEs whose last is delta_rows; columns and rest are the statement's own result."""
+    select = f"{columns}, {_REFIGURED}" if columns else _REFIGURED
+    return text(f"WITH {delta_ctes},\n{_TALLY_CTES}\nSELECT {select}\n{rest}")
+
+
+async def write_with_tallies(
+    session: AsyncSession, statement: TextClause, params: dict[str, Any]
+) -> list[Row[Any]]:
+    """Run a statement from tally_statement, and rebuild the step functions of the figures
+    it changed, in the caller's transaction; returns the statement's rows."""
+    rows = list(await session.execute(statement, params))
+    if rows:
+        await store_steps(session, rows[0].refigured_regions)
+    return rows
 
 
 def counts_through_sql(region: str) -> str:

@@ -23,7 +23,7 @@ async def create_token(
     office_id = None
     if office is not None:
         office_id = await session.scalar(
-            text("SELECT id FROM offices WHERE code = :c"), {"c": office}
+            text("SELECT id FROM offices WHERE code = :code"), {"code": office}
         )
         if office_id is None:
             raise Invalid(f"office {office} does not exist")
