@@ -14,6 +14,7 @@ from app.api.deps import (
     error_responses,
     json_body,
     read_json,
+    set_created,
 )
 from app.auth import Admin, Reader, Writer
 from app.bodies import ApiRoute
@@ -56,9 +57,9 @@ async def put_count(
         edit_window_days=request.app.state.settings.edit_window_days,
     )
     metrics.observe_counts({outcome: 1}, batch=False)
-    response.status_code = 201 if outcome == "created" else 200
-    response.headers["ETag"] = f'"{stored["version"]}"'
-    return CountOut.model_validate(stored)
+    set_created(response, outcome == "created")
+    response.headers["ETag"] = f'"{stored.version}"'
+    return CountOut.model_validate(stored._asdict())
 
 
 @router.get("/offices/{code}/counts/{date}")
@@ -67,8 +68,8 @@ async def get_count(
 ) -> CountOut:
     """One count."""
     stored = await counts.get_count(session, office=code, day=date)
-    response.headers["ETag"] = f'"{stored["version"]}"'
-    return CountOut.model_validate(stored)
+    response.headers["ETag"] = f'"{stored.version}"'
+    return CountOut.model_validate(stored._asdict())
 
 
 @router.get("/offices/{code}/counts")
@@ -84,7 +85,9 @@ async def list_counts(
     start, end = default_range(start, end, today, LIST_DAYS)
     check_range(start, end)
     found = await counts.list_counts(session, office=code, start=start, end=end)
-    return CountListOut.model_validate({"office": code, "counts": found})
+    return CountListOut.model_validate(
+        {"office": code, "counts": [count._asdict() for count in found]}
+    )
 
 
 @router.get("/offices/{code}/counts/{date}/history")

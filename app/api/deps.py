@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -59,6 +59,11 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
             },
         }
     }
+
+
+def set_created(response: Response, created: bool) -> None:
+    """A PUT answers 201 when it created the resource, 200 when it replaced it."""
+    response.status_code = 201 if created else 200
 
 
 def check_range(start: date, end: date) -> None:

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import API_ERRORS, OfficeCode, RegionQuery
+from app.api.deps import API_ERRORS, OfficeCode, RegionQuery, set_created
 from app.auth import Admin, Reader
 from app.bodies import ApiRoute
 from app.db import SessionDep
@@ -25,7 +25,7 @@ async def put_office(
     office, created = await offices.put_office(
         session, code=code, data=body, default_timezone=request.app.state.settings.timezone
     )
-    response.status_code = 201 if created else 200
+    set_created(response, created)
     return OfficeOut.model_validate(office)
 
 

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response
 
-from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery
+from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery, set_created
 from app.auth import Admin, Reader
 from app.bodies import ApiRoute
 from app.codes import NATION
@@ -19,7 +19,7 @@ async def put_region(
 ) -> RegionOut:
     """Create (201) or replace (200) a region; its parent must exist."""
     region, created = await regions.put_region(session, code=code, data=body)
-    response.status_code = 201 if created else 200
+    set_created(response, created)
     return RegionOut.model_validate(region)
 
 
@@ -49,7 +49,7 @@ async def put_figure(
 ) -> FigureOut:
     """Record (201) or revise (200) an official figure, as of the end of that date."""
     figure, created = await regions.put_figure(session, code=code, day=date, data=body)
-    response.status_code = 201 if created else 200
+    set_created(response, created)
     return FigureOut.model_validate(figure)
 
 

@@ -4,8 +4,8 @@ same statement, so the count, its history and every summary always agree."""
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
@@ -109,6 +109,18 @@ delta_rows AS (
 # Deadlocks and serialisation failures are the database asking for another try.
 _RETRYABLE = {"40P01", "40001"}
 _ATTEMPTS = 5
+
+
+class StoredCount(NamedTuple):
+    office: str
+    date: date
+    recordings: int
+    note: str | None
+    version: int
+    updated_at: datetime
+
+
+Outcome = Literal["created", "updated", "unchanged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +248,7 @@ async def put_count(
     read_body: Callable[[], CountIn],
     if_match: str | None,
     edit_window_days: int,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[StoredCount, Outcome]:
     """Create or replace one count; returns the stored count and the outcome: created,
     updated or unchanged.
 
@@ -247,7 +259,7 @@ async def put_count(
     if problem:
         raise Forbidden(problem)
 
-    async def attempt() -> tuple[dict[str, Any], str]:
+    async def attempt() -> tuple[StoredCount, Outcome]:
         offices = await lock_offices(session, [office_code])
         office = offices.get(office_code)
         if office is None:
@@ -273,20 +285,13 @@ async def put_count(
                 )
         (row,) = await _write(session, actor, offices, [item])
         await session.commit()
-        return _count_json(item.office, row), str(row.outcome)
+        return _stored(item.office, row), row.outcome
 
     return await with_retry(session, attempt)
 
 
-def _count_json(office: str, row: Any) -> dict[str, Any]:
-    return {
-        "office": office,
-        "date": row.date,
-        "recordings": row.recordings,
-        "note": row.note,
-        "version": row.version,
-        "updated_at": row.updated_at,
-    }
+def _stored(office: str, row: Any) -> StoredCount:
+    return StoredCount(office, row.date, row.recordings, row.note, row.version, row.updated_at)
 
 
 async def write_batch(
@@ -416,7 +421,7 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
     await with_retry(session, attempt)
 
 
-async def get_count(session: AsyncSession, *, office: str, day: date) -> dict[str, Any]:
+async def get_count(session: AsyncSession, *, office: str, day: date) -> StoredCount:
     office_id = (await get_office(session, office))["id"]
     row = (
         await session.execute(
@@ -426,12 +431,12 @@ async def get_count(session: AsyncSession, *, office: str, day: date) -> dict[st
     ).one_or_none()
     if row is None:
         raise NotFound(f"office {office} has no count dated {day}")
-    return _count_json(office, row)
+    return _stored(office, row)
 
 
 async def list_counts(
     session: AsyncSession, *, office: str, start: date, end: date
-) -> list[dict[str, Any]]:
+) -> list[StoredCount]:
     office_id = (await get_office(session, office))["id"]
     rows = await session.execute(
         text(
@@ -440,7 +445,7 @@ async def list_counts(
         ),
         {"office_id": office_id, "start": start, "end": end},
     )
-    return [_count_json(office, row) for row in rows]
+    return [_stored(office, row) for row in rows]
 
 
 async def count_history(session: AsyncSession, *, office: str, day: date) -> list[dict[str, Any]]:
