@@ -82,6 +82,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.logs import log_config
+
     settings = _settings()
     url = _database_url(settings)
     # A container may start before its database: wait for it rather than fail at once.
@@ -91,14 +93,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
         loaded = asyncio.run(_in_session(settings, url, load_demo_if_empty))
         if loaded:
-            print("the database was empty: loaded the Makassar demo data")
+            print("the database was empty: loaded the Makassar demo data", file=sys.stderr)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics here; /metrics in any worker adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rekam-metrics-")
+    # Standard output carries the request log alone, one JSON object per line (app/logs.py).
+    where = f"http://{args.host}:{args.port}"
+    print(f"Rekam serving on {where}  (dashboard: /dashboard, API docs: /docs)", file=sys.stderr)
     print(
-        f"Rekam serving on http://{args.host}:{args.port}  (dashboard: /dashboard, API docs: /docs)"
+        "Get an admin token with:  .venv/bin/rekam token create --role admin --name me",
+        file=sys.stderr,
     )
-    print("Get an admin token with:  .venv/bin/rekam token create --role admin --name me")
     # On SIGTERM uvicorn lets the requests in flight finish, then raises the signal again, and
     # the process would die of it after a clean stop; a clean stop exits 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -108,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        log_config=log_config(),
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=30,
