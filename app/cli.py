@@ -116,6 +116,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_config=log_config(),
         log_level="info",
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any process
+        # on the host could then pick its address, to escape the per-address limits or to
+        # spend another's. Only the proxies named in REKAM_TRUSTED_PROXIES are believed.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
         timeout_graceful_shutdown=30,
     )
 

@@ -151,6 +151,8 @@ class LiveServer:
                 str(self.port),
                 "--log-level",
                 "warning",
+                # As `rekam serve` runs it: no forwarded header believed from 127.0.0.1.
+                "--no-proxy-headers",
                 *extra,
             ],
             cwd=ROOT,
