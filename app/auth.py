@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import SessionDep
@@ -104,40 +105,45 @@ async def authenticate(
     request: Request, session: SessionDep, credentials: Credentials
 ) -> Actor | None:
     """The caller's actor, None without credentials; 401 for an unknown or revoked token,
-    429 past the rate limits (per token, per address for failed attempts)."""
+    429 past the rate limits (per token, per address for anonymous requests and for failed
+    attempts)."""
     limits: Limits = request.app.state.limits
     address = _client_address(request)
     secret = bearer_secret(request, credentials)
     if secret is None:
         _limit(limits.requests, f"address:{address}", "requests")
         return None
-    wait = limits.auth_failures.retry_after(address)
-    if wait:
-        raise RateLimited(f"too many failed authentications; retry in {wait} s", retry_after=wait)
+    # The token is checked first: others failing from the same address (a shared NAT, or
+    # someone guessing) must never lock out a caller whose token is valid.
+    actor = await _actor_for(request, session, secret)
+    if actor is None:
+        _limit(limits.auth_failures, address, "failed authentications")
+        raise Unauthorized("unknown or revoked token")
+    request.state.actor = actor
+    _limit(limits.requests, f"token:{actor.token_id}", "requests")
+    return actor
+
+
+async def _actor_for(request: Request, session: AsyncSession, secret: str) -> Actor | None:
+    """The live token's actor, or None for an unknown or revoked one."""
     settings: Settings = request.app.state.settings
     digest = secret_hash(secret)
     admin_token = settings.admin_token
     if admin_token is not None and hmac.compare_digest(
         digest, secret_hash(admin_token.get_secret_value())
     ):
-        actor = ENV_ADMIN
-    else:
-        now = datetime.now(UTC)
-        row = (
-            await session.execute(
-                _LOOKUP,
-                {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION},
-            )
-        ).one_or_none()
-        if row is None or row.revoked_at is not None:
-            limits.auth_failures.hit(address)
-            raise Unauthorized("unknown or revoked token")
-        actor = Actor(row.id, row.role, row.name, row.office_id, row.office_code)
-        if row.touched:
-            await session.commit()
-    request.state.actor = actor
-    _limit(limits.requests, f"token:{actor.token_id}", "requests")
-    return actor
+        return ENV_ADMIN
+    now = datetime.now(UTC)
+    row = (
+        await session.execute(
+            _LOOKUP, {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION}
+        )
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.touched:
+        await session.commit()
+    return Actor(row.id, row.role, row.name, row.office_id, row.office_code)
 
 
 OptionalActor = Annotated[Actor | None, Depends(authenticate)]

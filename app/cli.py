@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth import Actor
 from app.config import Settings, describe_settings_error, get_settings
@@ -25,7 +27,73 @@ CLI_ACTOR = Actor(token_id=None, role="admin", name="rekam import")
 
 
 class CommandError(Exception):
-    pass
+    exit_code = 2
+
+
+class DatabaseProblem(CommandError):
+    """The database cannot be used: away, missing, refusing us, or without Rekam's schema."""
+
+    exit_code = 1
+
+
+def shown_url(url: str) -> str:
+    """The database URL for a message: the driver and the password left out."""
+    parsed = make_url(url)
+    return URL.create(
+        parsed.get_backend_name(),
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    ).render_as_string(hide_password=False)
+
+
+def _server(url: str) -> str:
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    return f"{host}:{parsed.port or 5432}"
+
+
+def database_problem(url: str, error: BaseException) -> DatabaseProblem:
+    """What went wrong with the database at url, in one line that names it."""
+    shown = shown_url(url)
+    first_line = (str(error).splitlines() or [type(error).__name__])[0]
+    if isinstance(error, OSError):  # refused, unreachable, unknown host, timed out
+        reason = "no answer in time" if isinstance(error, TimeoutError) else first_line
+        return DatabaseProblem(
+            f"the database server at {_server(url)} does not answer ({reason}); "
+            f"REKAM_DATABASE_URL is {shown}"
+        )
+    orig = getattr(error, "orig", None)
+    message = str(orig) if orig is not None else first_line
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate == "3D000":  # invalid_catalog_name
+        database = make_url(url).database
+        return DatabaseProblem(
+            f"there is no database {database!r} on the server at {_server(url)} ({shown}): "
+            "create it, then run `rekam migrate`"
+        )
+    if sqlstate.startswith("28"):  # invalid authorization
+        return DatabaseProblem(f"the database server refused {shown}: {message}")
+    return DatabaseProblem(f"database error on {shown}: {message}")
+
+
+async def _check_schema(connection: AsyncConnection, url: str) -> None:
+    """Refuse, naming the database and what to run, one without Rekam's latest schema."""
+    from app.migrate import head_revision
+
+    if await connection.scalar(text("SELECT to_regclass('alembic_version')")) is None:
+        raise DatabaseProblem(
+            f"the database {shown_url(url)} holds no Rekam schema: "
+            "run `rekam migrate` if it is the right one, or set REKAM_DATABASE_URL"
+        )
+    current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    if current != head_revision():
+        raise DatabaseProblem(
+            f"the schema of {shown_url(url)} is at revision {current}, not the latest "
+            f"({head_revision()}): run `rekam migrate`"
+        )
 
 
 def _settings() -> Settings:
@@ -57,9 +125,11 @@ def _migrate(url: str, wait_seconds: float = 0) -> None:
             return
         except (OSError, OperationalError, InterfaceError) as error:
             if time.monotonic() >= deadline:
-                raise
+                raise database_problem(url, error) from None
             print(f"waiting for the database: {str(error).splitlines()[0]}", file=sys.stderr)
             time.sleep(2)
+        except SQLAlchemyError as error:
+            raise database_problem(url, error) from None
 
 
 async def _in_session(
@@ -67,8 +137,12 @@ async def _in_session(
 ) -> T:
     engine = create_engine(settings, url)
     try:
+        async with engine.connect() as connection:
+            await _check_schema(connection, url)
         async with create_session_factory(engine)() as session:
             return await work(session)
+    except (OSError, SQLAlchemyError) as error:
+        raise database_problem(url, error) from None
     finally:
         await engine.dispose()
 
@@ -82,6 +156,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.logs import log_config
+
     settings = _settings()
     url = _database_url(settings)
     # A container may start before its database: wait for it rather than fail at once.
@@ -91,14 +167,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
         loaded = asyncio.run(_in_session(settings, url, load_demo_if_empty))
         if loaded:
-            print("the database was empty: loaded the Makassar demo data")
+            print("the database was empty: loaded the Makassar demo data", file=sys.stderr)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics here; /metrics in any worker adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rekam-metrics-")
+    # Standard output carries the request log alone, one JSON object per line (app/logs.py).
+    where = f"http://{args.host}:{args.port}"
+    print(f"Rekam serving on {where}  (dashboard: /dashboard, API docs: /docs)", file=sys.stderr)
     print(
-        f"Rekam serving on http://{args.host}:{args.port}  (dashboard: /dashboard, API docs: /docs)"
+        "Get an admin token with:  .venv/bin/rekam token create --role admin --name me",
+        file=sys.stderr,
     )
-    print("Get an admin token with:  .venv/bin/rekam token create --role admin --name me")
     # On SIGTERM uvicorn lets the requests in flight finish, then raises the signal again, and
     # the process would die of it after a clean stop; a clean stop exits 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -108,8 +187,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        log_config=log_config(),
         log_level="info",
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any process
+        # on the host could then pick its address, to escape the per-address limits or to
+        # spend another's. Only the proxies named in REKAM_TRUSTED_PROXIES are believed.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
         timeout_graceful_shutdown=30,
     )
 
@@ -132,11 +217,14 @@ def cmd_import(args: argparse.Namespace) -> None:
     from app.services.counts import write_batch
 
     settings = _settings()
-    path = Path(args.file)
-    try:
-        body = path.read_bytes()
-    except OSError as error:
-        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    if args.file == "-":
+        body = sys.stdin.buffer.read()
+    else:
+        path = Path(args.file)
+        try:
+            body = path.read_bytes()
+        except OSError as error:
+            raise CommandError(f"cannot read {path}: {error.strerror}") from None
     batch = parse_csv(body, settings.max_batch)
     url = _database_url(settings)
 
@@ -201,7 +289,7 @@ def parser() -> argparse.ArgumentParser:
     imp = commands.add_parser(
         "import", help="import counts from a CSV (office,date,recordings[,note])"
     )
-    imp.add_argument("file")
+    imp.add_argument("file", help="the CSV file, or - to read standard input")
     imp.set_defaults(run=cmd_import)
 
     demo = commands.add_parser("demo", help="load the Makassar demo data")
@@ -223,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
         args.run(args)
     except CommandError as error:
         print(f"rekam: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(error.exit_code)
     except RekamError as error:
         print(f"rekam: {_describe(error)}", file=sys.stderr)
         sys.exit(1)

@@ -1,5 +1,6 @@
 """Engine, session factory and the session dependency."""
 
+import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,10 +18,17 @@ from app.config import Settings, normalise_database_url
 
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL kept in data_dir and return its URL."""
-    from pgserver import get_server  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime directory for its lock file, which warns on
+        # every command where XDG_RUNTIME_DIR is unset (containers, cron, sudo) before it falls
+        # back to a private directory in /tmp: a fine place for that lock.
+        warnings.filterwarnings(
+            "ignore", message="XDG_RUNTIME_DIR .*, falling back to ", module="platformdirs"
+        )
+        from pgserver import get_server  # type: ignore[attr-defined]
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
     return normalise_database_url(str(server.get_uri()))
 
 

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
-from app.api import counts, dashboard, offices, ops, progress, regions, tokens
+from app.api import counts, dashboard, docs, offices, ops, progress, regions, tokens
 from app.auth import limits_for
 from app.config import Settings, get_settings
 from app.db import create_engine, create_session_factory
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         version=__version__,
         summary="Daily e-KTP recording counts and progress toward targets",
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # app/api/docs.py serves /docs
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         # Bearer tokens, not cookies, so a body without Content-Type carries no CSRF risk:
@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     for module in (ops, tokens, regions, offices, counts, progress, dashboard):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
+    if settings.docs_enabled:
+        docs.install(app)
 
     if settings.cors_origins:
         app.add_middleware(

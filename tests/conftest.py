@@ -153,6 +153,8 @@ class LiveServer:
                 str(self.port),
                 "--log-level",
                 "warning",
+                # As `rekam serve` runs it: no forwarded header believed from 127.0.0.1.
+                "--no-proxy-headers",
                 *extra,
             ],
             cwd=ROOT,
@@ -176,6 +178,88 @@ class LiveServer:
     def close(self) -> None:
         self.stop()
         drop_database(self.server_url, self.database_url)
+
+
+class RekamServe:
+    """`rekam serve`, as operators run it, on 127.0.0.1 over a database of the caller's (the
+    command migrates it). Its standard output and error are kept in files, read by stdout()
+    and stderr()."""
+
+    def __init__(self, database_url: str, *args: str, **env: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        environment = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("REKAM_") and k != "PROMETHEUS_MULTIPROC_DIR"
+        }
+        environment |= {
+            "REKAM_DATABASE_URL": database_url,
+            "REKAM_ADMIN_TOKEN": ADMIN_TOKEN,
+            "REKAM_LOG_REQUESTS": "false",
+            **env,
+        }
+        self._output = tempfile.TemporaryDirectory(prefix="rekam-serve-")
+        self._stdout = Path(self._output.name) / "stdout"
+        self._stderr = Path(self._output.name) / "stderr"
+        with self._stdout.open("ab") as stdout, self._stderr.open("ab") as stderr:
+            self.process = subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "rekam"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *args,
+                ],
+                cwd=ROOT,
+                env=environment,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rekam serve exited: {self.stderr()}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"rekam serve did not answer within 60 s: {self.stderr()}")
+
+    def stdout_bytes(self) -> bytes:
+        return self._stdout.read_bytes()
+
+    def stderr_bytes(self) -> bytes:
+        return self._stderr.read_bytes()
+
+    def stdout(self) -> str:
+        return self.stdout_bytes().decode(errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_bytes().decode(errors="replace")
+
+    def children(self) -> list[int]:
+        """Process ids of the server's child processes (its workers, among others)."""
+        found = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 @pytest.fixture(scope="session")

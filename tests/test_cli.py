@@ -1,4 +1,5 @@
-"""The `rekam` command on its own committed database: token create, import."""
+"""The `rekam` command on its own committed database: token create, import, and what it
+says of a database it cannot use."""
 
 import asyncio
 import os
@@ -9,8 +10,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.cli import shown_url
 from app.main import create_app
 from app.migrate import upgrade
 from tests.conftest import ADMIN, ROOT, drop_database, new_database, settings_for
@@ -32,18 +35,27 @@ def cli_database(server_url: str) -> Iterator[str]:
     drop_database(server_url, url)
 
 
-async def rekam(*args: str, database_url: str) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REKAM_")}
-    env["REKAM_DATABASE_URL"] = database_url
+async def rekam(
+    *args: str, database_url: str | None, stdin: bytes | None = None, **env: str
+) -> Result:
+    """The command with database_url (None: the embedded database) and env added to its
+    environment ("" unsets a variable)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("REKAM_")}
+    if database_url is not None:
+        environment["REKAM_DATABASE_URL"] = database_url
+    environment |= env
+    # An empty value unsets the variable.
+    environment = {k: v for k, v in environment.items() if v != ""}
     process = await asyncio.create_subprocess_exec(
         str(ROOT / ".venv" / "bin" / "rekam"),
         *args,
         cwd=ROOT,
-        env=env,
+        env=environment,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout=120)
     assert process.returncode is not None
     return Result(process.returncode, stdout.decode(), stderr.decode())
 
@@ -98,6 +110,7 @@ async def test_token_create_prints_an_admin_token_that_works(cli_database):
     assert result.returncode == 0, result.stderr
     (token,) = result.stdout.splitlines()
     assert token.startswith("rekam_")
+    assert result.stderr == ""
     async with committed_client(cli_database) as client:
         listed = await client.get("/api/v1/tokens", headers=bearer(token))
         written = await client.put(
@@ -228,11 +241,89 @@ async def test_import_of_a_missing_file_fails_in_one_line(cli_database, tmp_path
     assert "absent.csv" in result.stderr
 
 
-async def test_unreachable_database_fails_in_one_line(tmp_path):
-    result = await rekam(
-        "token", "create", "--role", "admin", database_url="postgresql://nobody@127.0.0.1:1/none"
+async def test_import_reads_standard_input(cli_database):
+    await make_office(cli_database, "CLI-STDIN")
+    body = f"office,date,recordings,note\nCLI-STDIN,{today()},7,dari stdin\n".encode()
+
+    result = await rekam("import", "-", database_url=cli_database, stdin=body)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "created 1, updated 0, unchanged 0"
+    assert result.stderr == ""
+    assert await office_counts(cli_database, "CLI-STDIN") == [(today(), 7, "dari stdin", 1)]
+
+
+@pytest.fixture(scope="module")
+def empty_database(server_url: str) -> Iterator[str]:
+    """A database that was never migrated."""
+    url = new_database(server_url, "unmigrated")
+    yield url
+    drop_database(server_url, url)
+
+
+def assert_one_line(result: Result) -> str:
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["token", "create", "--role", "admin"], ["import", "-"]],
+    ids=["token create", "import"],
+)
+async def test_a_command_on_an_unmigrated_database_names_it_and_says_to_migrate(
+    empty_database, command
+):
+    url = empty_database
+    csv = f"office,date,recordings\nX,{today()},1\n".encode()
+
+    line = assert_one_line(await rekam(*command, database_url=url, stdin=csv))
+
+    assert shown_url(url) in line
+    assert "rekam migrate" in line
+    assert "does not exist" not in line
+    password = make_url(url).password
+    assert not password or password not in line
+
+
+async def test_a_command_on_a_database_that_does_not_exist_names_it(server_url):
+    url = make_url(server_url).set(database="rekam_no_such_database").render_as_string(False)
+
+    line = assert_one_line(await rekam("token", "create", "--role", "admin", database_url=url))
+
+    assert "'rekam_no_such_database'" in line
+    assert shown_url(url) in line
+    assert "rekam migrate" in line
+
+
+@pytest.mark.parametrize("command", [["token", "create", "--role", "admin"], ["migrate"]])
+async def test_a_server_that_does_not_answer_is_named(command):
+    url = "postgresql://nobody:a-password-never-shown@127.0.0.1:1/none"
+
+    line = assert_one_line(await rekam(*command, database_url=url))
+
+    assert "127.0.0.1:1 does not answer" in line
+    assert "postgresql://nobody@127.0.0.1:1/none" in line
+    assert "a-password-never-shown" not in line
+
+
+async def test_commands_on_the_embedded_database_print_no_warnings(tmp_path):
+    # Without XDG_RUNTIME_DIR, as in a container, under cron or sudo: platformdirs warns then.
+    data = str(tmp_path / "data")
+    migrated = await rekam("migrate", database_url=None, REKAM_DATA_DIR=data, XDG_RUNTIME_DIR="")
+    created = await rekam(
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        database_url=None,
+        REKAM_DATA_DIR=data,
+        XDG_RUNTIME_DIR="",
     )
 
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (migrated.returncode, created.returncode) == (0, 0), migrated.stderr + created.stderr
+    assert (migrated.stderr, created.stderr) == ("", "")

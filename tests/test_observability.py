@@ -3,10 +3,8 @@
 import asyncio
 import json
 import logging
-import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.conftest import (
-    ADMIN,
-    ADMIN_TOKEN,
-    ROOT,
-    drop_database,
-    free_port,
-    new_database,
-)
+from tests.conftest import ADMIN, ADMIN_TOKEN, RekamServe, drop_database, new_database
 from tests.helpers import bearer, client_with, new_office, new_token, put_count, today
 
 # /metrics
@@ -208,73 +199,6 @@ async def test_errors_carry_the_request_id_too(client):
 # `rekam serve` as operators run it
 
 
-class RekamServe:
-    """`rekam serve` on 127.0.0.1 over its own committed database."""
-
-    def __init__(self, database_url: str, *args: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("REKAM_") and k != "PROMETHEUS_MULTIPROC_DIR"
-        }
-        env |= {
-            "REKAM_DATABASE_URL": database_url,
-            "REKAM_ADMIN_TOKEN": ADMIN_TOKEN,
-            "REKAM_LOG_REQUESTS": "false",
-        }
-        self.process = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "rekam"),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                *args,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self._wait_until_up()
-
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rekam serve exited: {self.stderr()}")
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("rekam serve did not answer within 60 s")
-
-    def stderr(self) -> str:
-        assert self.process.stderr is not None
-        return self.process.stderr.read().decode(errors="replace")
-
-    def children(self) -> list[int]:
-        """Process ids of the server's child processes (its workers, among others)."""
-        found = []
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-            found += [int(pid) for pid in (task / "children").read_text().split()]
-        return found
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture
 def fresh_database(server_url: str) -> Iterator[str]:
     """A migrated database of the test's own, committed for real."""
@@ -334,6 +258,11 @@ def test_serve_with_two_workers_sums_metrics_over_both(fresh_database):
                 made += 20
                 by_worker = requests_by_worker(directory, "/readyz")
 
+        # A request is counted just after its response is sent: let the last ones land.
+        deadline = time.monotonic() + 5
+        while sum(by_worker.values()) < made and time.monotonic() < deadline:
+            time.sleep(0.05)
+            by_worker = requests_by_worker(directory, "/readyz")
         exposition = httpx.get(server.base_url + "/metrics", timeout=10).text
         assert len(by_worker) == 2, f"one worker answered all {made} requests"
         assert sum(by_worker.values()) == made

@@ -1,5 +1,7 @@
 """Operations: health, readiness, the API description, and errors that are always JSON."""
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -70,6 +72,25 @@ async def test_docs_are_served(client):
 
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
+
+
+async def test_docs_load_swagger_ui_from_rekam_itself_under_a_csp(client):
+    page = await client.get("/docs")
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text)
+    assets = [await client.get(path) for path in scripts + styles]
+    other = await client.get("/docs/static/redoc.standalone.js")
+
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe" not in csp
+    assert "<script>" not in page.text
+    assert "http" not in page.text
+    assert scripts == ["/docs/static/swagger-ui-bundle.js", "/docs/static/init.js"]
+    assert [asset.status_code for asset in assets] == [200, 200, 200]
+    assert all(asset.headers["content-security-policy"] == csp for asset in assets)
+    assert "SwaggerUIBundle" in assets[0].text
+    assert other.status_code == 404
 
 
 async def test_unknown_route_is_404_json(client):

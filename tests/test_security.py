@@ -66,6 +66,7 @@ async def test_cors_allows_only_the_configured_origins(database_url, engine, con
 async def test_docs_can_be_switched_off(database_url, engine, connection):
     async with client_with(database_url, engine, connection, docs_enabled=False) as client:
         assert (await client.get("/docs")).status_code == 404
+        assert (await client.get("/docs/static/swagger-ui-bundle.js")).status_code == 404
         assert (await client.get("/openapi.json")).status_code == 404
 
 

@@ -5,7 +5,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN
-from tests.helpers import bearer, client_with, new_office, put_count, put_office, today
+from tests.helpers import (
+    bearer,
+    client_with,
+    new_office,
+    new_token,
+    put_count,
+    put_office,
+    today,
+)
 
 IDENTITIES = ["none", "bad", "revoked", "viewer", "office_a", "office_b", "admin"]
 READ = {
@@ -174,10 +182,30 @@ async def test_failed_authentications_are_limited_per_address(database_url, engi
             (await client.get("/api/v1/regions/ID", headers=bearer("rekam_guess"))).status_code
             for _ in range(5)
         ]
-        assert statuses == [401, 401, 401, 429, 429]
-        limited = await client.get("/api/v1/regions/ID", headers=ADMIN)
-        assert limited.status_code == 429
-        assert int(limited.headers["retry-after"]) >= 1
+        limited = await client.get("/api/v1/regions/ID", headers=bearer("rekam_other-guess"))
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_a_valid_token_is_served_after_others_failed_from_its_address(
+    database_url, engine, connection
+):
+    # The default limit: thirty failures an address may make in a minute, and then some.
+    async with client_with(database_url, engine, connection) as client:
+        viewer = await new_token(client, "viewer")
+        failures = [
+            (await client.get("/api/v1/regions/ID", headers=bearer("rekam_guess"))).status_code
+            for _ in range(35)
+        ]
+        as_viewer = await client.get("/api/v1/regions/ID", headers=bearer(viewer))
+        as_admin = await client.get("/api/v1/regions/ID", headers=ADMIN)
+        still_guessing = await client.get("/api/v1/regions/ID", headers=bearer("rekam_guess"))
+
+    assert failures == [401] * 30 + [429] * 5
+    assert (as_viewer.status_code, as_admin.status_code) == (200, 200)
+    assert still_guessing.status_code == 429
 
 
 async def test_requests_are_limited_per_token(database_url, engine, connection):
