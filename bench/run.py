@@ -16,27 +16,24 @@ import json
 import os
 import platform
 import random
-import resource
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from bench import report
+from bench.clock import avoid_midnight, today, window_dates
+from bench.context import Context
 from bench.dataset import (
-    FULL,
     SMOKE,
-    Dataset,
     Nation,
     Scale,
     build_nation,
@@ -49,252 +46,19 @@ from bench.dataset import (
     write_meta,
 )
 from bench.httpclient import Connection
-from bench.procs import (
-    ROOT,
-    Server,
-    cpu_by_pid,
-    cpu_seconds,
-    cpu_used,
-    memory_kib,
-    process_tree,
-)
+from bench.load import Load, ensure_wrk, summary
+from bench.log import BenchError, log
+from bench.procs import ROOT, Server, free_port, memory_kib, process_tree
 from bench.ryw import Ledger, build_checks, run_checker
-
-BENCH = ROOT / "bench"
-DATA = BENCH / ".data"
-LUA = BENCH / "wrk" / "bench.lua"
-TIMEZONE = "Asia/Makassar"
-EDIT_WINDOW_DAYS = 7
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    scale: Scale
-    database: str
-    results: Path
-    connections: tuple[int, ...] = (8, 32)
-    warmup_seconds: int = 5
-    round_seconds: int = 10
-    rounds: int = 3
-    batch_warmups: int = 2
-    batch_rounds: int = 9
-    latency_warmups: int = 10
-    latency_rounds: int = 3
-    latency_calls: int = 100
-    latency_budget: float = 15.0
-    naive_calls: int = 3
-    ryw_seconds: int = 30
-    ryw_connections: int = 8
-    profile_seconds: int = 12
-
-
-FULL_PROFILE = Profile("full", FULL, "rekam_bench", BENCH)
-SMOKE_PROFILE = Profile(
-    "smoke",
-    SMOKE,
-    "rekam_bench_smoke",
-    DATA / "smoke",
-    warmup_seconds=1,
-    round_seconds=1,
-    rounds=1,
-    batch_warmups=1,
-    batch_rounds=2,
-    latency_warmups=2,
-    latency_rounds=1,
-    latency_calls=10,
-    naive_calls=1,
-    ryw_seconds=4,
-    profile_seconds=3,
+from bench.settings import (
+    DATA,
+    DEFAULT_SERVER,
+    EDIT_WINDOW_DAYS,
+    FULL_PROFILE,
+    SMOKE_PROFILE,
+    Profile,
+    service_environment,
 )
-
-
-class BenchError(Exception):
-    pass
-
-
-started_at = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.monotonic() - started_at:6.1f}s] {message}", flush=True)
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
-
-
-def window_dates(day: date) -> list[date]:
-    """Today and the 6 days before, in Asia/Makassar: inside every office's edit window."""
-    return [day - timedelta(days=i) for i in range(EDIT_WINDOW_DAYS)]
-
-
-async def avoid_midnight(seconds: float) -> None:
-    """Writes dated "today" and "6 days ago" must stay inside the window while they run:
-    wait out Makassar's midnight rather than straddle it."""
-    now = datetime.now(ZoneInfo(TIMEZONE))
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    left = (midnight - now).total_seconds()
-    if left < seconds + 10:
-        log(f"waiting {left + 5:.0f} s for midnight in {TIMEZONE} to pass")
-        await asyncio.sleep(left + 5)
-
-
-# --- the load client: wrk, else bench/loadgen.py ---
-
-
-def ensure_wrk(choice: str) -> str | None:
-    """wrk's path; installed with apt-get when missing (and allowed); None: use loadgen."""
-    if choice == "python":
-        return None
-    found = shutil.which("wrk")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    prefix: list[str] = []
-    if os.geteuid() != 0:
-        sudo = shutil.which("sudo")
-        prefix = [sudo, "-n"] if sudo else []
-    if apt and (os.geteuid() == 0 or prefix):
-        log("wrk is missing: apt-get update && apt-get install -y wrk")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "wrk"]):
-            try:
-                subprocess.run(
-                    prefix + command, env=env, check=True, timeout=600, capture_output=True
-                )
-            except (subprocess.SubprocessError, OSError) as error:
-                log(f"could not install wrk ({error}); using the Python load generator")
-                return None
-        found = shutil.which("wrk")
-    if choice == "wrk" and not found:
-        raise BenchError("wrk is required (--client wrk) but could not be installed")
-    if not found:
-        log("wrk unavailable: using the Python load generator (bench/loadgen.py)")
-    return found
-
-
-class Load:
-    """Runs one burst of load and reads its BENCH_JSON line, with the CPU time the server,
-    PostgreSQL (the bench database's backends and the background processes) and the
-    client spent on it."""
-
-    def __init__(self, wrk: str | None, database_url: str) -> None:
-        self.wrk = wrk
-        self.database_url = database_url
-
-    async def postgres_pids(self) -> list[int]:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() OR backend_type <> 'client backend'"
-            )
-            return [r["pid"] for r in rows]
-        finally:
-            await conn.close()
-
-    @property
-    def client(self) -> str:
-        if self.wrk is None:
-            return "bench/loadgen.py (asyncio + uvloop)"
-        out = subprocess.run([self.wrk, "-v"], capture_output=True, text=True, check=False)
-        return (out.stdout or out.stderr).splitlines()[0].strip()
-
-    async def run(
-        self, port: int, connections: int, seconds: int, args: list[str], watch: list[Server]
-    ) -> dict[str, Any]:
-        if self.wrk is not None:
-            command = [
-                self.wrk,
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "30s",
-                "-s",
-                str(LUA),
-                f"http://127.0.0.1:{port}",
-                "--",
-                *args,
-            ]
-        else:
-            command = [
-                sys.executable,
-                "-m",
-                "bench.loadgen",
-                "--port",
-                str(port),
-                "--connections",
-                str(connections),
-                "--duration",
-                str(seconds),
-                "--",
-                *args,
-            ]
-        watched = [pid for server in watch for pid in process_tree(server.pid)]
-        cpu_before = cpu_seconds(watched)
-        pg_before = cpu_by_pid(await self.postgres_pids())
-        client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await process.communicate()
-        client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        for server in watch:
-            server.check_alive()
-        lines = [line for line in out.decode().splitlines() if line.startswith("BENCH_JSON ")]
-        if process.returncode != 0 or not lines:
-            raise BenchError(f"load client failed ({process.returncode}): {err.decode()[-2000:]}")
-        result: dict[str, Any] = json.loads(lines[-1].removeprefix("BENCH_JSON "))
-        seconds_run = result["duration_us"] / 1e6
-        result["rps"] = result["requests"] / seconds_run if seconds_run else 0.0
-        result["errors"] = sum(v for k, v in result.items() if k.startswith("errors_"))
-        requests = max(1, result["requests"])
-        result["server_cpu_ms_per_request"] = (cpu_seconds(watched) - cpu_before) * 1000 / requests
-        pg_after = cpu_by_pid(await self.postgres_pids())
-        result["postgres_cpu_ms_per_request"] = cpu_used(pg_before, pg_after) * 1000 / requests
-        client_cpu = (client_after.ru_utime + client_after.ru_stime) - (
-            client_before.ru_utime + client_before.ru_stime
-        )
-        result["client_cpu_ms_per_request"] = client_cpu * 1000 / requests
-        return result
-
-
-# --- the run ---
-
-
-@dataclass
-class Context:
-    profile: Profile
-    dataset: Dataset
-    service: Server
-    baselines: Server
-    load: Load
-    admin_token: str
-    viewer_token: str
-    offices_tsv: Path
-    reserved: str
-    errors: list[str]
-
-    @property
-    def viewer(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.viewer_token}"}
-
-
-def _error(ctx: Context, message: str) -> None:
-    log("ERROR " + message)
-    ctx.errors.append(message)
-
-
-def _check_load(ctx: Context, label: str, result: dict[str, Any]) -> None:
-    if result["errors"]:
-        _error(
-            ctx,
-            f"{label}: {result['errors']} errors "
-            + str({k: v for k, v in result.items() if k.startswith("errors_") and v}),
-        )
 
 
 async def post_days(port: int, admin_token: str, nation: Nation, days: list[date]) -> None:
@@ -373,7 +137,7 @@ async def verify_loader(
     service = Server(
         "reference service",
         "app.main:create_app",
-        _free_port(),
+        free_port(),
         service_environment(env, reference, token, nation),
         DATA / "logs" / "reference-service.log",
     )
@@ -405,7 +169,7 @@ async def spot_check(ctx: Context, label: str) -> list[str]:
             "GET", f"/api/v1/progress/{code}?as_of={as_of}&days=7", ctx.viewer
         )
         if status != 200:
-            _error(ctx, f"spot check {label}: progress {code} answered {status}: {body[:300]!r}")
+            ctx.error(f"spot check {label}: progress {code} answered {status}: {body[:300]!r}")
             continue
         got = json.loads(body)
         mine = {
@@ -416,32 +180,17 @@ async def spot_check(ctx: Context, label: str) -> list[str]:
         }
         status, body = await naive.request("GET", f"/naive-progress/{code}?as_of={as_of}&days=7")
         if status != 200:
-            _error(ctx, f"spot check {label}: naive {code} answered {status}: {body[:300]!r}")
+            ctx.error(f"spot check {label}: naive {code} answered {status}: {body[:300]!r}")
             continue
         theirs = {k: v for k, v in json.loads(body).items() if k in mine}
         if mine == theirs:
             lines.append(f"{code}: {mine}")
         else:
-            _error(ctx, f"spot check {label} {code}: service {mine} != naive {theirs}")
+            ctx.error(f"spot check {label} {code}: service {mine} != naive {theirs}")
     await service.close()
     await naive.close()
     log(f"spot check {label}: " + ("; ".join(lines) or "no region matched"))
     return lines
-
-
-def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: result[k]
-        for k in (
-            "rps",
-            "requests",
-            "errors",
-            "latency_us",
-            "server_cpu_ms_per_request",
-            "postgres_cpu_ms_per_request",
-            "client_cpu_ms_per_request",
-        )
-    }
 
 
 async def put_phase(ctx: Context) -> dict[str, Any]:
@@ -466,7 +215,7 @@ async def put_phase(ctx: Context) -> dict[str, Any]:
                 await avoid_midnight(seconds)
                 args = args + [d.isoformat() for d in window_dates(today())]
             result = await ctx.load.run(server.port, connections, seconds, args, [server])
-            _check_load(ctx, f"{name} c={connections}", result)
+            ctx.check_load(f"{name} c={connections}", result)
             return result
 
         for name, server, args in targets:
@@ -475,7 +224,7 @@ async def put_phase(ctx: Context) -> dict[str, Any]:
             order = targets if r % 2 == 0 else targets[1::-1] + targets[:1:-1]
             for name, server, args in order:
                 result = await burst(name, server, args, p.round_seconds)
-                runs[name].append(_summary(result))
+                runs[name].append(summary(result))
                 log(
                     f"c={connections} round {r + 1} {name}: {result['rps']:.0f} req/s, "
                     f"p50 {result['latency_us']['p50'] / 1000:.1f} ms, "
@@ -518,20 +267,20 @@ async def batch_phase(ctx: Context) -> dict[str, Any]:
         async def post_service(payload: bytes = payload, measured: bool = measured) -> None:
             status, answer, took = await service.timed("POST", "/api/v1/counts", admin, payload)
             if status != 200:
-                _error(ctx, f"batch: service answered {status}: {answer[:300]!r}")
+                ctx.error(f"batch: service answered {status}: {answer[:300]!r}")
                 return
             summary = json.loads(answer)
             if measured:
                 seconds["service"].append(took)
                 outcomes.append(summary)
                 if summary["updated"] != len(offices):
-                    _error(ctx, f"batch: expected {len(offices)} updated, got {summary}")
+                    ctx.error(f"batch: expected {len(offices)} updated, got {summary}")
 
         async def post_raw(payload: bytes = payload, measured: bool = measured) -> None:
             headers = {"Content-Type": "application/json"}
             status, answer, took = await raw.timed("POST", "/raw-batch", headers, payload)
             if status != 200:
-                _error(ctx, f"batch: raw-batch answered {status}: {answer[:300]!r}")
+                ctx.error(f"batch: raw-batch answered {status}: {answer[:300]!r}")
             elif measured:
                 seconds["raw-batch"].append(took)
 
@@ -593,7 +342,7 @@ async def progress_phase(ctx: Context) -> dict[str, Any]:
     async def call(name: str, path: str, measured: bool) -> None:
         status, body, took = await service.timed("GET", path, ctx.viewer)
         if status != 200:
-            _error(ctx, f"{name}: {status} {body[:300]!r}")
+            ctx.error(f"{name}: {status} {body[:300]!r}")
         elif measured:
             seconds[name].append(took)
             sizes[name] = len(body)
@@ -604,7 +353,7 @@ async def progress_phase(ctx: Context) -> dict[str, Any]:
     async def call_naive(measured: bool) -> None:
         status, body, took = await naive.timed("GET", naive_path)
         if status != 200:
-            _error(ctx, f"naive-progress: {status} {body[:300]!r}")
+            ctx.error(f"naive-progress: {status} {body[:300]!r}")
         elif measured:
             seconds["naive-progress ID"].append(took)
 
@@ -698,17 +447,16 @@ async def ryw_phase(ctx: Context) -> dict[str, Any]:
         max(1, p.ryw_seconds - 2),
     )
     background = await load
-    _check_load(ctx, "PUT load during read-your-writes", background)
+    ctx.check_load("PUT load during read-your-writes", background)
     if outcome.violations:
-        _error(ctx, f"read-your-writes: {outcome.violations} violations: {outcome.examples}")
+        ctx.error(f"read-your-writes: {outcome.violations} violations: {outcome.examples}")
     if outcome.write_errors or outcome.read_errors:
-        _error(
-            ctx,
+        ctx.error(
             f"read-your-writes: {outcome.write_errors} write and {outcome.read_errors} read "
             f"errors: {outcome.examples}",
         )
     if not outcome.reads or not outcome.writes:
-        _error(ctx, "read-your-writes: the checker neither read nor wrote")
+        ctx.error("read-your-writes: the checker neither read nor wrote")
     log(
         f"read-your-writes: {outcome.reads} reads ({outcome.numbers_checked} numbers), "
         f"{outcome.writes} PUTs, {outcome.violations} violations; background "
@@ -723,7 +471,7 @@ async def ryw_phase(ctx: Context) -> dict[str, Any]:
         "violations": outcome.violations,
         "examples": outcome.examples,
         "read_seconds": outcome.read_seconds,
-        "background": _summary(background),
+        "background": summary(background),
     }
 
 
@@ -1076,12 +824,12 @@ async def _run(
     service_env = service_environment(env, dataset.url, admin_token, nation)
     logs = DATA / "logs"
     service = Server(
-        "service", "app.main:create_app", _free_port(), service_env, logs / "service.log"
+        "service", "app.main:create_app", free_port(), service_env, logs / "service.log"
     )
     baselines = Server(
         "baselines",
         "bench.baselines:create_app",
-        _free_port(),
+        free_port(),
         env | {"BENCH_DATABASE_URL": dataset.url},
         logs / "baselines.log",
     )
@@ -1177,30 +925,6 @@ async def _run(
         log(f"FAILED: {len(errors)} error(s)")
         return 1
     return 0
-
-
-def service_environment(
-    env: dict[str, str], url: str, admin_token: str, nation: Nation
-) -> dict[str, str]:
-    return env | {
-        "REKAM_DATABASE_URL": url,
-        "REKAM_ADMIN_TOKEN": admin_token,
-        "REKAM_LOG_REQUESTS": "false",
-        "REKAM_EDIT_WINDOW_DAYS": str(EDIT_WINDOW_DAYS),
-        "REKAM_TIMEZONE": TIMEZONE,
-        "REKAM_MAX_BATCH": str(max(10_000, len(nation.offices))),
-        # Per-client limits, if the service enforces them, are not what is measured here.
-        "REKAM_RATE_LIMIT_PER_MINUTE": "100000000",
-    }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def main() -> None:
