@@ -4,7 +4,7 @@ built exactly as the service's own count writes would have left them (app/servic
 Everything here is a pure function of (scale, seed) except the calendar: counts run for
 `scale.days` days ending the day before the data set was generated. A data set whose
 fingerprint (seed, scale, generator version, alembic head, tally SQL) matches is reused; the
-days since it was made are topped up through the service's own batch endpoint (run.py).
+days since it was made are topped up through the service's own batch endpoint (top_up.py).
 """
 
 import asyncio

@@ -134,3 +134,7 @@ def write(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     md.write_text(markdown(results) + soak)
     js.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return md, js
+
+
+def ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:,.1f} ms"

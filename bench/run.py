@@ -12,995 +12,36 @@ check, a read-your-writes violation, a process that dies.
 import argparse
 import asyncio
 import hashlib
-import json
 import os
-import platform
 import random
-import resource
 import secrets
-import shutil
-import subprocess
 import sys
-import time
 import traceback
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from importlib import metadata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from bench import report
-from bench.dataset import (
-    FULL,
-    SMOKE,
-    Dataset,
-    Nation,
-    Scale,
-    build_nation,
-    compare_databases,
-    day_values,
-    drop_database,
-    ensure_dataset,
-    load_fresh,
-    prepare_reference,
-    write_meta,
+from bench import batch, memory, profiling, progress, put, report, ryw
+from bench.clock import today
+from bench.context import Context
+from bench.dataset import SMOKE, Dataset, ensure_dataset
+from bench.environment import environment, postgres_facts
+from bench.load import Load, ensure_wrk
+from bench.loader_check import verify_loader
+from bench.log import BenchError, log
+from bench.procs import Server, free_port
+from bench.settings import (
+    DATA,
+    DEFAULT_SERVER,
+    FULL_PROFILE,
+    SMOKE_PROFILE,
+    Profile,
+    service_environment,
 )
-from bench.httpclient import Connection
-from bench.procs import (
-    ROOT,
-    Server,
-    cpu_by_pid,
-    cpu_seconds,
-    cpu_used,
-    memory_kib,
-    process_tree,
-)
-from bench.ryw import Ledger, build_checks, run_checker
-
-BENCH = ROOT / "bench"
-DATA = BENCH / ".data"
-LUA = BENCH / "wrk" / "bench.lua"
-TIMEZONE = "Asia/Makassar"
-EDIT_WINDOW_DAYS = 7
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    scale: Scale
-    database: str
-    results: Path
-    connections: tuple[int, ...] = (8, 32)
-    warmup_seconds: int = 5
-    round_seconds: int = 10
-    rounds: int = 3
-    batch_warmups: int = 2
-    batch_rounds: int = 9
-    latency_warmups: int = 10
-    latency_rounds: int = 3
-    latency_calls: int = 100
-    latency_budget: float = 15.0
-    naive_calls: int = 3
-    ryw_seconds: int = 30
-    ryw_connections: int = 8
-    profile_seconds: int = 12
-
-
-FULL_PROFILE = Profile("full", FULL, "rekam_bench", BENCH)
-SMOKE_PROFILE = Profile(
-    "smoke",
-    SMOKE,
-    "rekam_bench_smoke",
-    DATA / "smoke",
-    warmup_seconds=1,
-    round_seconds=1,
-    rounds=1,
-    batch_warmups=1,
-    batch_rounds=2,
-    latency_warmups=2,
-    latency_rounds=1,
-    latency_calls=10,
-    naive_calls=1,
-    ryw_seconds=4,
-    profile_seconds=3,
-)
-
-
-class BenchError(Exception):
-    pass
-
-
-started_at = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.monotonic() - started_at:6.1f}s] {message}", flush=True)
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
-
-
-def window_dates(day: date) -> list[date]:
-    """Today and the 6 days before, in Asia/Makassar: inside every office's edit window."""
-    return [day - timedelta(days=i) for i in range(EDIT_WINDOW_DAYS)]
-
-
-async def avoid_midnight(seconds: float) -> None:
-    """Writes dated "today" and "6 days ago" must stay inside the window while they run:
-    wait out Makassar's midnight rather than straddle it."""
-    now = datetime.now(ZoneInfo(TIMEZONE))
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    left = (midnight - now).total_seconds()
-    if left < seconds + 10:
-        log(f"waiting {left + 5:.0f} s for midnight in {TIMEZONE} to pass")
-        await asyncio.sleep(left + 5)
-
-
-# --- the load client: wrk, else bench/loadgen.py ---
-
-
-def ensure_wrk(choice: str) -> str | None:
-    """wrk's path; installed with apt-get when missing (and allowed); None: use loadgen."""
-    if choice == "python":
-        return None
-    found = shutil.which("wrk")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    prefix: list[str] = []
-    if os.geteuid() != 0:
-        sudo = shutil.which("sudo")
-        prefix = [sudo, "-n"] if sudo else []
-    if apt and (os.geteuid() == 0 or prefix):
-        log("wrk is missing: apt-get update && apt-get install -y wrk")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "wrk"]):
-            try:
-                subprocess.run(
-                    prefix + command, env=env, check=True, timeout=600, capture_output=True
-                )
-            except (subprocess.SubprocessError, OSError) as error:
-                log(f"could not install wrk ({error}); using the Python load generator")
-                return None
-        found = shutil.which("wrk")
-    if choice == "wrk" and not found:
-        raise BenchError("wrk is required (--client wrk) but could not be installed")
-    if not found:
-        log("wrk unavailable: using the Python load generator (bench/loadgen.py)")
-    return found
-
-
-class Load:
-    """Runs one burst of load and reads its BENCH_JSON line, with the CPU time the server,
-    PostgreSQL (the bench database's backends and the background processes) and the
-    client spent on it."""
-
-    def __init__(self, wrk: str | None, database_url: str) -> None:
-        self.wrk = wrk
-        self.database_url = database_url
-
-    async def postgres_pids(self) -> list[int]:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() OR backend_type <> 'client backend'"
-            )
-            return [r["pid"] for r in rows]
-        finally:
-            await conn.close()
-
-    @property
-    def client(self) -> str:
-        if self.wrk is None:
-            return "bench/loadgen.py (asyncio + uvloop)"
-        out = subprocess.run([self.wrk, "-v"], capture_output=True, text=True, check=False)
-        return (out.stdout or out.stderr).splitlines()[0].strip()
-
-    async def run(
-        self, port: int, connections: int, seconds: int, args: list[str], watch: list[Server]
-    ) -> dict[str, Any]:
-        if self.wrk is not None:
-            command = [
-                self.wrk,
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "30s",
-                "-s",
-                str(LUA),
-                f"http://127.0.0.1:{port}",
-                "--",
-                *args,
-            ]
-        else:
-            command = [
-                sys.executable,
-                "-m",
-                "bench.loadgen",
-                "--port",
-                str(port),
-                "--connections",
-                str(connections),
-                "--duration",
-                str(seconds),
-                "--",
-                *args,
-            ]
-        watched = [pid for server in watch for pid in process_tree(server.pid)]
-        cpu_before = cpu_seconds(watched)
-        pg_before = cpu_by_pid(await self.postgres_pids())
-        client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await process.communicate()
-        client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        for server in watch:
-            server.check_alive()
-        lines = [line for line in out.decode().splitlines() if line.startswith("BENCH_JSON ")]
-        if process.returncode != 0 or not lines:
-            raise BenchError(f"load client failed ({process.returncode}): {err.decode()[-2000:]}")
-        result: dict[str, Any] = json.loads(lines[-1].removeprefix("BENCH_JSON "))
-        seconds_run = result["duration_us"] / 1e6
-        result["rps"] = result["requests"] / seconds_run if seconds_run else 0.0
-        result["errors"] = sum(v for k, v in result.items() if k.startswith("errors_"))
-        requests = max(1, result["requests"])
-        result["server_cpu_ms_per_request"] = (cpu_seconds(watched) - cpu_before) * 1000 / requests
-        pg_after = cpu_by_pid(await self.postgres_pids())
-        result["postgres_cpu_ms_per_request"] = cpu_used(pg_before, pg_after) * 1000 / requests
-        client_cpu = (client_after.ru_utime + client_after.ru_stime) - (
-            client_before.ru_utime + client_before.ru_stime
-        )
-        result["client_cpu_ms_per_request"] = client_cpu * 1000 / requests
-        return result
-
-
-# --- the run ---
-
-
-@dataclass
-class Context:
-    profile: Profile
-    dataset: Dataset
-    service: Server
-    baselines: Server
-    load: Load
-    admin_token: str
-    viewer_token: str
-    offices_tsv: Path
-    reserved: str
-    errors: list[str]
-
-    @property
-    def viewer(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.viewer_token}"}
-
-
-def _error(ctx: Context, message: str) -> None:
-    log("ERROR " + message)
-    ctx.errors.append(message)
-
-
-def _check_load(ctx: Context, label: str, result: dict[str, Any]) -> None:
-    if result["errors"]:
-        _error(
-            ctx,
-            f"{label}: {result['errors']} errors "
-            + str({k: v for k, v in result.items() if k.startswith("errors_") and v}),
-        )
-
-
-async def post_days(port: int, admin_token: str, nation: Nation, days: list[date]) -> None:
-    """Each day's generated counts, one batch per day, through POST /api/v1/counts."""
-    rates = nation.office_rates()
-    connection = Connection("127.0.0.1", port, timeout=600)
-    headers = {"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"}
-    try:
-        for day in days:
-            values = day_values(nation, rates, day)
-            items = [
-                {"office": o.code, "date": day.isoformat(), "recordings": int(v)}
-                for o, v in zip(nation.offices, values, strict=True)
-            ]
-            body = json.dumps({"counts": items}).encode()
-            status, answer = await connection.request("POST", "/api/v1/counts", headers, body)
-            if status != 200:
-                raise BenchError(f"POST of {day}'s counts failed: {status} {answer[:300]!r}")
-    finally:
-        await connection.close()
-
-
-async def vacuum(url: str) -> float:
-    """VACUUM ANALYZE a reused data set before measuring. Earlier runs' writes left dead rows
-    behind (the summaries' hottest rows are rewritten by every write), which autovacuum
-    would clear between runs; this server may run without it (see the settings in
-    RESULTS.md), and every run should start from the state a maintained database is in."""
-    started = time.perf_counter()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("VACUUM ANALYZE")
-    finally:
-        await conn.close()
-    return time.perf_counter() - started
-
-
-async def top_up(ctx: Context) -> tuple[int, float]:
-    """Counts for the days since the data set was made, written through the service's own
-    batch endpoint (so the summaries are the service's), then copied to the twin tables."""
-    dataset = ctx.dataset
-    last = today() - timedelta(days=1)
-    count = (last - dataset.last_day).days
-    days = [dataset.last_day + timedelta(days=i + 1) for i in range(count)]
-    if not days:
-        return 0, 0.0
-    log(f"topping up {len(days)} day(s) through POST /api/v1/counts")
-    started = time.perf_counter()
-    await post_days(ctx.service.port, ctx.admin_token, dataset.nation, days)
-    conn = await asyncpg.connect(dataset.url)
-    try:
-        await conn.execute(
-            "INSERT INTO bench_counts SELECT * FROM counts WHERE date BETWEEN $1 AND $2"
-            " ON CONFLICT (office_id, date) DO UPDATE SET recordings = excluded.recordings",
-            days[0],
-            days[-1],
-        )
-        meta = json.loads(await conn.fetchval("SELECT value FROM bench_meta WHERE key = 'dataset'"))
-    finally:
-        await conn.close()
-    meta["last_day"] = days[-1].isoformat()
-    await write_meta(dataset.url, meta)
-    dataset.last_day = days[-1]
-    return len(days), time.perf_counter() - started
-
-
-async def verify_loader(
-    server_url: str, database: str, scale: Scale, seed: int, env: dict[str, str]
-) -> list[str]:
-    """The loader's summaries equal the service's: the same nation is loaded by the bulk
-    loader into one database and written day by day through the service's batch endpoint
-    into another, and every count, revision, summary row and figure is compared."""
-    nation = build_nation(scale, seed)
-    loaded = await load_fresh(server_url, f"{database}_loader", nation, today(), log)
-    reference = await prepare_reference(server_url, f"{database}_service", loaded)
-    token = "bench-admin-" + secrets.token_urlsafe(24)
-    service = Server(
-        "reference service",
-        "app.main:create_app",
-        _free_port(),
-        service_environment(env, reference, token, nation),
-        DATA / "logs" / "reference-service.log",
-    )
-    try:
-        await service.start("/healthz")
-        days = [loaded.first_day + timedelta(days=i) for i in range(scale.days)]
-        await post_days(service.port, token, nation, days)
-    finally:
-        service.stop()
-    found = await compare_databases(loaded.url, reference)
-    for name in (f"{database}_loader", f"{database}_service"):
-        await drop_database(server_url, name)
-    lines = [f"{table}: {verdict}" for table, verdict in found.items()]
-    log("loader check: " + "; ".join(lines))
-    if any("DIFFERENT" in line for line in lines):
-        raise BenchError("the loader's summaries differ from the service's: " + "; ".join(lines))
-    return lines
-
-
-async def spot_check(ctx: Context, label: str) -> list[str]:
-    """The service's progress (recorded, eligible, day, window) equals naive-progress's
-    answer, for the nation, a province, a city and a district."""
-    as_of = today()
-    lines = []
-    service = Connection("127.0.0.1", ctx.service.port)
-    naive = Connection("127.0.0.1", ctx.baselines.port)
-    for code in ("ID", "73", "73.71", "73.71.01"):
-        status, body = await service.request(
-            "GET", f"/api/v1/progress/{code}?as_of={as_of}&days=7", ctx.viewer
-        )
-        if status != 200:
-            _error(ctx, f"spot check {label}: progress {code} answered {status}: {body[:300]!r}")
-            continue
-        got = json.loads(body)
-        mine = {
-            "recorded": got["recorded"],
-            "eligible": got["eligible"],
-            "day": got["day"]["recordings"],
-            "window": got["window"]["recordings"],
-        }
-        status, body = await naive.request("GET", f"/naive-progress/{code}?as_of={as_of}&days=7")
-        if status != 200:
-            _error(ctx, f"spot check {label}: naive {code} answered {status}: {body[:300]!r}")
-            continue
-        theirs = {k: v for k, v in json.loads(body).items() if k in mine}
-        if mine == theirs:
-            lines.append(f"{code}: {mine}")
-        else:
-            _error(ctx, f"spot check {label} {code}: service {mine} != naive {theirs}")
-    await service.close()
-    await naive.close()
-    log(f"spot check {label}: " + ("; ".join(lines) or "no region matched"))
-    return lines
-
-
-def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: result[k]
-        for k in (
-            "rps",
-            "requests",
-            "errors",
-            "latency_us",
-            "server_cpu_ms_per_request",
-            "postgres_cpu_ms_per_request",
-            "client_cpu_ms_per_request",
-        )
-    }
-
-
-async def put_phase(ctx: Context) -> dict[str, Any]:
-    """PUT one count (service) against raw-put, with hello and the service's /healthz as
-    the framework's ceilings: a warm-up, then rounds interleaved, at each connection count."""
-    p = ctx.profile
-    tsv = str(ctx.offices_tsv)
-    targets = [
-        ("service", ctx.service, ["put-service", tsv]),
-        ("raw-put", ctx.baselines, ["put-raw", tsv]),
-        ("hello", ctx.baselines, ["get", "/hello"]),
-        ("healthz", ctx.service, ["get", "/healthz"]),
-    ]
-    found: dict[str, Any] = {}
-    for connections in p.connections:
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
-
-        async def burst(
-            name: str, server: Server, args: list[str], seconds: int, connections: int = connections
-        ) -> Any:
-            if args[0].startswith("put"):
-                await avoid_midnight(seconds)
-                args = args + [d.isoformat() for d in window_dates(today())]
-            result = await ctx.load.run(server.port, connections, seconds, args, [server])
-            _check_load(ctx, f"{name} c={connections}", result)
-            return result
-
-        for name, server, args in targets:
-            await burst(name, server, args, p.warmup_seconds)
-        for r in range(p.rounds):
-            order = targets if r % 2 == 0 else targets[1::-1] + targets[:1:-1]
-            for name, server, args in order:
-                result = await burst(name, server, args, p.round_seconds)
-                runs[name].append(_summary(result))
-                log(
-                    f"c={connections} round {r + 1} {name}: {result['rps']:.0f} req/s, "
-                    f"p50 {result['latency_us']['p50'] / 1000:.1f} ms, "
-                    f"p99 {result['latency_us']['p99'] / 1000:.1f} ms"
-                )
-        found[str(connections)] = runs
-    return found
-
-
-async def batch_phase(ctx: Context) -> dict[str, Any]:
-    """POST a national day of counts: the service's batch endpoint against raw-batch,
-    alternating which goes first. Every round changes every count."""
-    p = ctx.profile
-    day = today() - timedelta(days=10)
-    offices = ctx.dataset.nation.offices
-
-    def body(round_number: int) -> bytes:
-        return json.dumps(
-            {
-                "counts": [
-                    {
-                        "office": o.code,
-                        "date": day.isoformat(),
-                        "recordings": (o.id * 7 + round_number) % 250,
-                    }
-                    for o in offices
-                ]
-            }
-        ).encode()
-
-    service = Connection("127.0.0.1", ctx.service.port, timeout=300)
-    raw = Connection("127.0.0.1", ctx.baselines.port, timeout=300)
-    admin = {"Authorization": f"Bearer {ctx.admin_token}", "Content-Type": "application/json"}
-    seconds: dict[str, list[float]] = {"service": [], "raw-batch": []}
-    outcomes: list[dict[str, int]] = []
-    for r in range(p.batch_warmups + p.batch_rounds):
-        payload = body(r)
-        measured = r >= p.batch_warmups
-
-        async def post_service(payload: bytes = payload, measured: bool = measured) -> None:
-            status, answer, took = await service.timed("POST", "/api/v1/counts", admin, payload)
-            if status != 200:
-                _error(ctx, f"batch: service answered {status}: {answer[:300]!r}")
-                return
-            summary = json.loads(answer)
-            if measured:
-                seconds["service"].append(took)
-                outcomes.append(summary)
-                if summary["updated"] != len(offices):
-                    _error(ctx, f"batch: expected {len(offices)} updated, got {summary}")
-
-        async def post_raw(payload: bytes = payload, measured: bool = measured) -> None:
-            headers = {"Content-Type": "application/json"}
-            status, answer, took = await raw.timed("POST", "/raw-batch", headers, payload)
-            if status != 200:
-                _error(ctx, f"batch: raw-batch answered {status}: {answer[:300]!r}")
-            elif measured:
-                seconds["raw-batch"].append(took)
-
-        for step in (post_service, post_raw) if r % 2 == 0 else (post_raw, post_service):
-            await step()
-        if measured:
-            log(
-                f"batch round {r - p.batch_warmups + 1}: service "
-                f"{seconds['service'][-1]:.3f} s, raw-batch {seconds['raw-batch'][-1]:.3f} s"
-            )
-    await service.close()
-    await raw.close()
-    ctx.service.check_alive()
-    return {
-        "date": day,
-        "items": len(offices),
-        "bytes": len(body(0)),
-        "seconds": seconds,
-        "outcomes": outcomes,
-    }
-
-
-def progress_paths(as_of: date) -> list[tuple[str, str]]:
-    five_years = date(as_of.year - 5, as_of.month, 1) + timedelta(days=31)
-    five_years = five_years.replace(day=1)
-    one_year = as_of - timedelta(days=364)
-    return [
-        ("progress ID", "/api/v1/progress/ID"),
-        ("progress province 73", "/api/v1/progress/73"),
-        ("progress city 73.71", "/api/v1/progress/73.71"),
-        ("progress district 73.71.01", "/api/v1/progress/73.71.01"),
-        (
-            "series ID, 5 years by month",
-            f"/api/v1/progress/ID/series?from={five_years}&to={as_of}&bucket=month",
-        ),
-        (
-            "series ID, 1 year by day",
-            f"/api/v1/progress/ID/series?from={one_year}&to={as_of}&bucket=day",
-        ),
-    ]
-
-
-async def progress_phase(ctx: Context) -> dict[str, Any]:
-    """Latency of each read, one request at a time; naive-progress at the nation in every
-    round, right after the service's."""
-    p = ctx.profile
-    as_of = today()
-    paths = progress_paths(as_of)
-    naive_path = f"/naive-progress/ID?as_of={as_of}&days=7"
-    service = Connection("127.0.0.1", ctx.service.port)
-    naive = Connection("127.0.0.1", ctx.baselines.port, timeout=600)
-    seconds: dict[str, list[float]] = {name: [] for name, _ in paths}
-    seconds["naive-progress ID"] = []
-    sizes: dict[str, int] = {}
-    # The nation's latency grows with the share of offices that have a count for the day
-    # (bench/LIMITS.md), so the run records that share as the nation's answers gave it.
-    reporting: dict[str, int] = {}
-
-    async def call(name: str, path: str, measured: bool) -> None:
-        status, body, took = await service.timed("GET", path, ctx.viewer)
-        if status != 200:
-            _error(ctx, f"{name}: {status} {body[:300]!r}")
-        elif measured:
-            seconds[name].append(took)
-            sizes[name] = len(body)
-            if name == "progress ID" and not reporting:
-                answer = json.loads(body)["reporting"]
-                reporting.update({k: answer[k] for k in ("expected", "reported")})
-
-    async def call_naive(measured: bool) -> None:
-        status, body, took = await naive.timed("GET", naive_path)
-        if status != 200:
-            _error(ctx, f"naive-progress: {status} {body[:300]!r}")
-        elif measured:
-            seconds["naive-progress ID"].append(took)
-
-    for name, path in paths:
-        for _ in range(p.latency_warmups):
-            await call(name, path, False)
-    await call_naive(False)
-    for r in range(p.latency_rounds):
-        for name, path in paths:
-            # At most latency_calls, and no more than latency_budget seconds of them (at
-            # least 10), so that a slow endpoint cannot stretch the run past its budget.
-            deadline = time.perf_counter() + p.latency_budget
-            for i in range(p.latency_calls):
-                if i >= 10 and time.perf_counter() > deadline:
-                    break
-                await call(name, path, True)
-            if name == "progress ID":
-                for _ in range(p.naive_calls):
-                    await call_naive(True)
-        log(
-            f"progress round {r + 1}: "
-            + ", ".join(
-                f"{name} {report.median(v) * 1000:.1f} ms"  # type: ignore[operator]
-                for name, v in seconds.items()
-                if v
-            )
-        )
-    await service.close()
-    await naive.close()
-    ctx.service.check_alive()
-    return {
-        "paths": dict(paths) | {"naive-progress ID": naive_path},
-        "seconds": seconds,
-        "bytes": sizes,
-        "nation_reporting": reporting,
-    }
-
-
-async def ryw_phase(ctx: Context) -> dict[str, Any]:
-    """Read-your-writes while wrk PUTs to every other office."""
-    p = ctx.profile
-    nation = ctx.dataset.nation
-    await avoid_midnight(p.ryw_seconds + 10)
-    as_of = today()
-    regency = ctx.reserved
-    offices = nation.subtree_offices(regency)
-    district_office = next(o for o in offices if o.region.count(".") == 2)
-    office = offices[0]
-    conn = await asyncpg.connect(ctx.dataset.url)
-    try:
-        ids = [o.id for o in offices]
-        dates = window_dates(as_of)
-        rows = await conn.fetch(
-            "SELECT office_id, date, recordings FROM counts"
-            " WHERE office_id = ANY($1::int[]) AND date BETWEEN $2 AND $3",
-            ids,
-            dates[-1],
-            as_of,
-        )
-        figure_date = await conn.fetchval(
-            "SELECT max(date) FROM figures"
-            " WHERE region = $1 AND recorded IS NOT NULL AND date <= $2",
-            regency,
-            as_of,
-        )
-    finally:
-        await conn.close()
-    ledger = Ledger({(r["office_id"], r["date"]): r["recordings"] for r in rows})
-    checks = build_checks(
-        regency,
-        district_office.region,
-        district_office.id,
-        (office.id, office.code),
-        ids,
-        as_of,
-        EDIT_WINDOW_DAYS,
-        figure_date,
-    )
-    load_args = ["put-service", str(ctx.offices_tsv)] + [d.isoformat() for d in dates]
-    load = asyncio.create_task(
-        ctx.load.run(ctx.service.port, p.ryw_connections, p.ryw_seconds, load_args, [ctx.service])
-    )
-    await asyncio.sleep(1)  # let the load start
-    outcome = await run_checker(
-        ctx.service.port,
-        [(o.id, o.code, nation.token(o.code)) for o in offices],
-        ctx.viewer_token,
-        ledger,
-        checks,
-        dates,
-        max(1, p.ryw_seconds - 2),
-    )
-    background = await load
-    _check_load(ctx, "PUT load during read-your-writes", background)
-    if outcome.violations:
-        _error(ctx, f"read-your-writes: {outcome.violations} violations: {outcome.examples}")
-    if outcome.write_errors or outcome.read_errors:
-        _error(
-            ctx,
-            f"read-your-writes: {outcome.write_errors} write and {outcome.read_errors} read "
-            f"errors: {outcome.examples}",
-        )
-    if not outcome.reads or not outcome.writes:
-        _error(ctx, "read-your-writes: the checker neither read nor wrote")
-    log(
-        f"read-your-writes: {outcome.reads} reads ({outcome.numbers_checked} numbers), "
-        f"{outcome.writes} PUTs, {outcome.violations} violations; background "
-        f"{background['rps']:.0f} PUT/s"
-    )
-    return {
-        "regency": regency,
-        "offices": len(offices),
-        "reads": outcome.reads,
-        "numbers_checked": outcome.numbers_checked,
-        "checker_puts": outcome.writes,
-        "violations": outcome.violations,
-        "examples": outcome.examples,
-        "read_seconds": outcome.read_seconds,
-        "background": _summary(background),
-    }
-
-
-def find_py_spy() -> str:
-    py_spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
-    if not os.path.exists(py_spy):
-        raise BenchError("--profile needs py-spy: .venv/bin/pip install py-spy")
-    return py_spy
-
-
-async def profile_phase(ctx: Context, directory: Path) -> dict[str, str]:
-    """py-spy flame graphs of the service under PUT load and under progress reads (after
-    the measurements, so sampling costs none of them)."""
-    py_spy = find_py_spy()
-    os.makedirs(directory, exist_ok=True)
-    p = ctx.profile
-    found = {}
-    tsv = str(ctx.offices_tsv)
-    as_of = today()
-    jobs = [
-        (
-            "put-c32",
-            32,
-            ["put-service", tsv] + [d.isoformat() for d in window_dates(as_of)],
-        ),
-        ("progress-ID-c1", 1, ["get", "/api/v1/progress/ID", ctx.viewer_token]),
-        ("series-day-c1", 1, ["get", progress_paths(as_of)[5][1], ctx.viewer_token]),
-    ]
-    for label, connections, args in jobs:
-        for fmt, suffix in (("flamegraph", "svg"), ("raw", "txt")):
-            out = directory / f"{label}.{suffix}"
-            spy = await asyncio.create_subprocess_exec(
-                py_spy,
-                "record",
-                "--pid",
-                str(ctx.service.pid),
-                "--duration",
-                str(p.profile_seconds),
-                "--rate",
-                "250",
-                "--format",
-                fmt,
-                "--output",
-                str(out),
-                "--nonblocking",
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            await ctx.load.run(ctx.service.port, connections, p.profile_seconds + 1, args, [])
-            _, err = await spy.communicate()
-            if spy.returncode != 0:
-                raise BenchError(f"py-spy failed: {err.decode()[-500:]}")
-            found[f"{label}.{suffix}"] = str(out)
-            log(f"profile written: {out}")
-    return found
-
-
-def environment(load: Load, pg: dict[str, str]) -> dict[str, Any]:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "-"
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = "unknown"
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kib / 1024 / 1024:.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    commit = "unknown"
-    try:
-        head = (ROOT / ".git" / "HEAD").read_text().strip()
-        if head.startswith("ref: "):
-            commit = (ROOT / ".git" / head[5:]).read_text().strip()[:12]
-        else:
-            commit = head[:12]
-    except OSError:
-        pass
-    packages = {
-        p: version(p)
-        for p in (
-            "fastapi",
-            "starlette",
-            "uvicorn",
-            "uvloop",
-            "httptools",
-            "sqlalchemy",
-            "asyncpg",
-            "pydantic",
-            "numpy",
-        )
-    }
-    summary = {
-        "Date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "CPU": f"{os.cpu_count()} x {cpu}",
-        "Memory": memory,
-        "OS": f"{platform.system()} {platform.release()} ({platform.platform(terse=True)})",
-        "Python": platform.python_version(),
-        "Packages": ", ".join(f"{k} {v}" for k, v in packages.items()),
-        "PostgreSQL": pg.pop("version"),
-        "PostgreSQL settings": ", ".join(f"{k}={v}" for k, v in pg.items()),
-        "Load client": load.client,
-        "Service": "uvicorn, 1 worker, uvloop + httptools, access log off; pool 10 + 5",
-        "Commit": commit,
-    }
-    return {"date": summary["Date"], "summary": summary, "packages": packages}
-
-
-async def postgres_facts(url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(url)
-    try:
-        facts = {"version": (await conn.fetchval("SHOW server_version")).split()[0]}
-        for name in (
-            "shared_buffers",
-            "work_mem",
-            "max_connections",
-            "synchronous_commit",
-            "max_parallel_workers_per_gather",
-            "autovacuum",
-        ):
-            facts[name] = await conn.fetchval(f"SHOW {name}")
-        return facts
-    finally:
-        await conn.close()
-
-
-def ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:,.1f} ms"
-
-
-def build_table(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """The rows of RESULTS.md: every measure with its baseline, ratio and goal."""
-    rows: list[dict[str, Any]] = []
-    context: list[Any] = []
-    med, p99 = report.median, report.percentile
-    for connections, runs in results.get("put", {}).items():
-
-        def rps(name: str, runs: dict[str, Any] = runs) -> float | None:
-            return med([r["rps"] for r in runs[name]])
-
-        def lat(name: str, key: str, runs: dict[str, Any] = runs) -> float | None:
-            return med([r["latency_us"][key] / 1e6 for r in runs[name]])
-
-        service, raw = rps("service"), rps("raw-put")
-        ratio = service / raw if service and raw else None
-        rows.append(
-            {
-                "measure": f"PUT one count, {connections} connections: req/s",
-                "median": f"{service:,.0f} req/s (latency p50 {ms(lat('service', 'p50'))})"
-                if service
-                else "n/a",
-                "p99": f"latency {ms(lat('service', 'p99'))}",
-                "baseline": f"raw-put {raw:,.0f} req/s (p50 {ms(lat('raw-put', 'p50'))}, "
-                f"p99 {ms(lat('raw-put', 'p99'))})"
-                if raw
-                else "n/a",
-                "ratio": f"{ratio:.2f}" if ratio else "n/a",
-                "goal": "ratio ≥ 0.8",
-                "met": None if ratio is None else ratio >= 0.8,
-            }
-        )
-        for name, label in (("hello", "hello (framework ceiling)"), ("healthz", "/healthz")):
-            context.append(
-                (
-                    f"{label}, {connections} connections",
-                    f"{rps(name):,.0f} req/s, p50 {ms(lat(name, 'p50'))}, "
-                    f"p99 {ms(lat(name, 'p99'))}",
-                )
-            )
-        for name in ("service", "raw-put"):
-            cpu = med([r["server_cpu_ms_per_request"] for r in runs[name]])
-            pg = med([r["postgres_cpu_ms_per_request"] for r in runs[name]])
-            client = med([r["client_cpu_ms_per_request"] for r in runs[name]])
-            context.append(
-                (
-                    f"CPU per {'service PUT' if name == 'service' else 'raw-put'}, "
-                    f"{connections} connections",
-                    f"server process {cpu:.2f} ms, PostgreSQL {pg:.2f} ms, "
-                    f"load client {client:.3f} ms",
-                )
-            )
-    batch = results.get("batch")
-    if batch:
-        s, r = batch["seconds"]["service"], batch["seconds"]["raw-batch"]
-        ratio = med(s) / med(r) if s and r else None  # type: ignore[operator]
-        rows.append(
-            {
-                "measure": f"POST a batch of one national day ({batch['items']:,} counts): "
-                f"seconds (n={len(s)})",
-                "median": f"{med(s):.3f} s" if s else "n/a",
-                "p99": f"{p99(s, 99):.3f} s" if s else "n/a",
-                "baseline": f"raw-batch {med(r):.3f} s (p99 {p99(r, 99):.3f} s)" if r else "n/a",
-                "ratio": f"{ratio:.2f}" if ratio else "n/a",
-                "goal": "ratio ≤ 2",
-                "met": None if ratio is None else ratio <= 2,
-            }
-        )
-    progress = results.get("progress")
-    if progress:
-        naive = progress["seconds"]["naive-progress ID"]
-        for name, values in progress["seconds"].items():
-            if name == "naive-progress ID":
-                continue
-            m, q = med(values), p99(values, 99)
-            met = None if m is None or q is None else m <= 0.025 and q <= 0.1
-            baseline, ratio, goal = "", "", "median ≤ 25 ms, p99 ≤ 100 ms"
-            if name == "progress ID" and naive and m:
-                speedup = med(naive) / m  # type: ignore[operator]
-                baseline = (
-                    f"naive-progress {ms(med(naive))} (p99 {ms(p99(naive, 99))}, n={len(naive)})"
-                )
-                ratio = f"{speedup:,.1f}x faster"
-                goal += ", ≥ 20x faster than naive"
-                met = met and speedup >= 20
-            measure = f"{name}: latency (n={len(values)}, one at a time)"
-            if name == "progress ID" and progress.get("nation_reporting"):
-                day = progress["nation_reporting"]
-                measure += (
-                    f"; {day['reported']:,} of {day['expected']:,} offices had reported for the day"
-                )
-            rows.append(
-                {
-                    "measure": measure,
-                    "median": ms(m),
-                    "p99": ms(q),
-                    "baseline": baseline,
-                    "ratio": ratio,
-                    "goal": goal,
-                    "met": met,
-                }
-            )
-    ryw = results.get("ryw")
-    if ryw:
-        rows.append(
-            {
-                "measure": "Read-your-writes under PUT load: violations",
-                "median": f"{ryw['violations']} of {ryw['numbers_checked']:,} numbers in "
-                f"{ryw['reads']:,} reads ({ryw['checker_puts']:,} checked PUTs)",
-                "p99": "",
-                "baseline": "",
-                "ratio": "",
-                "goal": "0",
-                "met": ryw["violations"] == 0,
-            }
-        )
-        reads = ryw["read_seconds"]
-        context.append(
-            (
-                "Progress reads during read-your-writes (under "
-                f"{ryw['background']['rps']:,.0f} PUT/s at {results['ryw_connections']} "
-                "connections)",
-                f"p50 {ms(med(reads))}, p99 {ms(p99(reads, 99))}",
-            )
-        )
-    memory = results.get("memory")
-    if memory:
-        rows.append(
-            {
-                "measure": "Service peak RSS (VmHWM) over the run",
-                "median": f"{memory['service_peak_kib'] / 1024:,.0f} MiB",
-                "p99": "",
-                "baseline": f"baselines app {memory['baselines_peak_kib'] / 1024:,.0f} MiB",
-                "ratio": "",
-                "goal": "reported",
-                "met": None,
-            }
-        )
-    return rows, context
+from bench.spot_check import spot_check
+from bench.top_up import top_up, vacuum
 
 
 async def main_async(options: argparse.Namespace) -> int:
@@ -1046,7 +87,6 @@ async def _run(
     pg: dict[str, str],
     embedded: Any,
 ) -> int:
-    errors: list[str] = []
     seed = options.seed
     log(f"profile {profile.name}, seed {seed}, server {server_url}")
     loader_checks: list[str] = []
@@ -1056,11 +96,57 @@ async def _run(
     dataset = await ensure_dataset(
         server_url, profile.database, profile.scale, seed, today(), log, force=options.reload
     )
-    nation = dataset.nation
     if options.load_only:
         return 0
-    wrk = ensure_wrk(options.client)
-    load = Load(wrk, dataset.url)
+    ctx = _context(profile, dataset, Load(ensure_wrk(options.client), dataset.url))
+    results: dict[str, Any] = {
+        "profile": profile.name,
+        "seed": seed,
+        "ryw_connections": profile.ryw_connections,
+    }
+    checks = [
+        f"Bulk loader = the service's own ingestion of the same counts (smoke scale), {line}"
+        for line in loader_checks
+    ]
+    upkeep: dict[str, float] = {"topped_up_days": 0, "top_up_seconds": 0.0, "vacuum_seconds": 0.0}
+    try:
+        await _measure(ctx, options, results, checks, upkeep)
+    except Exception as error:
+        traceback.print_exc()
+        ctx.errors.append(f"{type(error).__name__}: {error}")
+        for server in (ctx.service, ctx.baselines):
+            try:
+                server.check_alive()
+            except RuntimeError as dead:
+                ctx.errors.append(str(dead))
+    finally:
+        ctx.service.stop()
+        ctx.baselines.stop()
+        if embedded is not None:
+            embedded.cleanup()
+    results["environment"] = environment(ctx.load, pg)
+    results["dataset"] = _dataset_facts(profile, dataset, seed) | upkeep
+    results["table"], results["context"] = build_table(results)
+    results["checks"] = [
+        *checks,
+        "Every request answered 2xx."
+        if not ctx.errors
+        else f"{len(ctx.errors)} error(s): see below.",
+    ]
+    results["errors"] = ctx.errors
+    md, js = report.write(results, results_dir)
+    print(md.read_text())
+    log(f"wrote {md} and {js}")
+    if ctx.errors:
+        log(f"FAILED: {len(ctx.errors)} error(s)")
+        return 1
+    return 0
+
+
+def _context(profile: Profile, dataset: Dataset, load: Load) -> Context:
+    """The run's servers and tokens. The last regency's offices are left out of the offices
+    the load client PUTs to: the read-your-writes checker owns them."""
+    nation = dataset.nation
     reserved = nation.regencies[-1]
     reserved_offices = {o.code for o in nation.subtree_offices(reserved)}
     offices_tsv = DATA / f"offices-{profile.name}.tsv"
@@ -1076,16 +162,16 @@ async def _run(
     service_env = service_environment(env, dataset.url, admin_token, nation)
     logs = DATA / "logs"
     service = Server(
-        "service", "app.main:create_app", _free_port(), service_env, logs / "service.log"
+        "service", "app.main:create_app", free_port(), service_env, logs / "service.log"
     )
     baselines = Server(
         "baselines",
         "bench.baselines:create_app",
-        _free_port(),
+        free_port(),
         env | {"BENCH_DATABASE_URL": dataset.url},
         logs / "baselines.log",
     )
-    ctx = Context(
+    return Context(
         profile,
         dataset,
         service,
@@ -1095,62 +181,43 @@ async def _run(
         nation.token("viewer"),
         offices_tsv,
         reserved,
-        errors,
+        [],
     )
-    results: dict[str, Any] = {
-        "profile": profile.name,
-        "seed": seed,
-        "ryw_connections": profile.ryw_connections,
-    }
-    checks = [
-        f"Bulk loader = the service's own ingestion of the same counts (smoke scale), {line}"
-        for line in loader_checks
-    ]
-    topped, top_seconds, vacuum_seconds = 0, 0.0, 0.0
-    try:
-        await service.start("/healthz")
-        await baselines.start("/hello")
-        log(f"service pid {service.pid} on :{service.port}, baselines on :{baselines.port}")
-        topped, top_seconds = await top_up(ctx)
-        if dataset.reused:
-            vacuum_seconds = await vacuum(dataset.url)
-            log(f"VACUUM ANALYZE of the reused data set: {vacuum_seconds:.1f} s")
-        checks += [
-            f"Spot check before the load: {line}" for line in await spot_check(ctx, "before")
-        ]
-        results["put"] = await put_phase(ctx)
-        results["batch"] = await batch_phase(ctx)
-        results["progress"] = await progress_phase(ctx)
-        results["ryw"] = await ryw_phase(ctx)
-        checks += [
-            f"Spot check after every write: {line}" for line in await spot_check(ctx, "after")
-        ]
-        results["memory"] = {
-            "service_peak_kib": max(memory_kib(pid)["VmHWM"] for pid in process_tree(service.pid)),
-            "baselines_peak_kib": max(
-                memory_kib(pid)["VmHWM"] for pid in process_tree(baselines.pid)
-            ),
-        }
-        if options.profile:
-            results["profiles"] = await profile_phase(ctx, Path(options.profile))
-    except Exception as error:
-        traceback.print_exc()
-        errors.append(f"{type(error).__name__}: {error}")
-        for server in (service, baselines):
-            try:
-                server.check_alive()
-            except RuntimeError as dead:
-                errors.append(str(dead))
-    finally:
-        service.stop()
-        baselines.stop()
-        if embedded is not None:
-            embedded.cleanup()
+
+
+async def _measure(
+    ctx: Context,
+    options: argparse.Namespace,
+    results: dict[str, Any],
+    checks: list[str],
+    upkeep: dict[str, float],
+) -> None:
+    """Every measure in turn, with the servers up and the data set brought up to date."""
+    await ctx.service.start("/healthz")
+    await ctx.baselines.start("/hello")
+    log(f"service pid {ctx.service.pid} on :{ctx.service.port}, baselines on :{ctx.baselines.port}")
+    upkeep["topped_up_days"], upkeep["top_up_seconds"] = await top_up(ctx)
+    if ctx.dataset.reused:
+        upkeep["vacuum_seconds"] = await vacuum(ctx.dataset.url)
+        log(f"VACUUM ANALYZE of the reused data set: {upkeep['vacuum_seconds']:.1f} s")
+    checks.extend(f"Spot check before the load: {line}" for line in await spot_check(ctx, "before"))
+    results["put"] = await put.measure(ctx)
+    results["batch"] = await batch.measure(ctx)
+    results["progress"] = await progress.measure(ctx)
+    results["ryw"] = await ryw.measure(ctx)
+    checks.extend(
+        f"Spot check after every write: {line}" for line in await spot_check(ctx, "after")
+    )
+    results["memory"] = memory.measure(ctx.service, ctx.baselines)
+    if options.profile:
+        results["profiles"] = await profiling.record(ctx, Path(options.profile))
+
+
+def _dataset_facts(profile: Profile, dataset: Dataset, seed: int) -> dict[str, Any]:
     counts_by_level: dict[str, int] = {}
-    for region in nation.regions:
+    for region in dataset.nation.regions:
         counts_by_level[region.level] = counts_by_level.get(region.level, 0) + 1
-    results["environment"] = environment(load, pg)
-    results["dataset"] = {
+    return {
         "seed": seed,
         "scale": profile.scale.describe(),
         "regions": counts_by_level,
@@ -1160,47 +227,27 @@ async def _run(
         "reused": dataset.reused,
         "load_seconds": dataset.load_seconds,
         "load_steps": dataset.load_steps,
-        "topped_up_days": topped,
-        "top_up_seconds": top_seconds,
-        "vacuum_seconds": vacuum_seconds,
-    }
-    results["table"], results["context"] = build_table(results)
-    results["checks"] = [
-        *checks,
-        "Every request answered 2xx." if not errors else f"{len(errors)} error(s): see below.",
-    ]
-    results["errors"] = errors
-    md, js = report.write(results, results_dir)
-    print(md.read_text())
-    log(f"wrote {md} and {js}")
-    if errors:
-        log(f"FAILED: {len(errors)} error(s)")
-        return 1
-    return 0
-
-
-def service_environment(
-    env: dict[str, str], url: str, admin_token: str, nation: Nation
-) -> dict[str, str]:
-    return env | {
-        "REKAM_DATABASE_URL": url,
-        "REKAM_ADMIN_TOKEN": admin_token,
-        "REKAM_LOG_REQUESTS": "false",
-        "REKAM_EDIT_WINDOW_DAYS": str(EDIT_WINDOW_DAYS),
-        "REKAM_TIMEZONE": TIMEZONE,
-        "REKAM_MAX_BATCH": str(max(10_000, len(nation.offices))),
-        # Per-client limits, if the service enforces them, are not what is measured here.
-        "REKAM_RATE_LIMIT_PER_MINUTE": "100000000",
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def build_table(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The rows of RESULTS.md, each measure's from its own module, and the context beside
+    them: in this order, for whichever measures the run got to."""
+    rows: list[dict[str, Any]] = []
+    context: list[Any] = []
+    if results.get("put"):
+        rows += put.rows(results["put"])
+        context += put.context(results["put"])
+    if results.get("batch"):
+        rows += batch.rows(results["batch"])
+    if results.get("progress"):
+        rows += progress.rows(results["progress"])
+    if results.get("ryw"):
+        rows += ryw.rows(results["ryw"])
+        context += ryw.context(results["ryw"], results["ryw_connections"])
+    if results.get("memory"):
+        rows += memory.rows(results["memory"])
+    return rows, context
 
 
 def main() -> None:

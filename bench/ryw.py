@@ -8,6 +8,8 @@ of one of its offices, and for the regency's daily series, and check each number
 acknowledged state: for every count (office, date) the read must show the value of the last
 PUT acknowledged before the read was sent, or of a later PUT that was sent before the read's
 answer arrived (those may or may not be visible; nothing else may be).
+
+measure() runs the checker while the load client PUTs to every other office.
 """
 
 import asyncio
@@ -19,7 +21,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import asyncpg
+
+from bench import report
+from bench.clock import avoid_midnight, today, window_dates
+from bench.context import Context
 from bench.httpclient import Connection
+from bench.load import summary
+from bench.log import log
+from bench.settings import EDIT_WINDOW_DAYS
 
 Key = tuple[int, date]  # (office id, date)
 
@@ -228,3 +238,116 @@ async def run_checker(
 
     await asyncio.gather(*(writer(g) for g in groups), *(reader() for _ in range(readers)))
     return outcome
+
+
+async def measure(ctx: Context) -> dict[str, Any]:
+    """Read-your-writes while wrk PUTs to every other office."""
+    p = ctx.profile
+    nation = ctx.dataset.nation
+    await avoid_midnight(p.ryw_seconds + 10)
+    as_of = today()
+    regency = ctx.reserved
+    offices = nation.subtree_offices(regency)
+    district_office = next(o for o in offices if o.region.count(".") == 2)
+    office = offices[0]
+    conn = await asyncpg.connect(ctx.dataset.url)
+    try:
+        ids = [o.id for o in offices]
+        dates = window_dates(as_of)
+        rows = await conn.fetch(
+            "SELECT office_id, date, recordings FROM counts"
+            " WHERE office_id = ANY($1::int[]) AND date BETWEEN $2 AND $3",
+            ids,
+            dates[-1],
+            as_of,
+        )
+        figure_date = await conn.fetchval(
+            "SELECT max(date) FROM figures"
+            " WHERE region = $1 AND recorded IS NOT NULL AND date <= $2",
+            regency,
+            as_of,
+        )
+    finally:
+        await conn.close()
+    ledger = Ledger({(r["office_id"], r["date"]): r["recordings"] for r in rows})
+    checks = build_checks(
+        regency,
+        district_office.region,
+        district_office.id,
+        (office.id, office.code),
+        ids,
+        as_of,
+        EDIT_WINDOW_DAYS,
+        figure_date,
+    )
+    load_args = ["put-service", str(ctx.offices_tsv)] + [d.isoformat() for d in dates]
+    load = asyncio.create_task(
+        ctx.load.run(ctx.service.port, p.ryw_connections, p.ryw_seconds, load_args, [ctx.service])
+    )
+    await asyncio.sleep(1)  # let the load start
+    outcome = await run_checker(
+        ctx.service.port,
+        [(o.id, o.code, nation.token(o.code)) for o in offices],
+        ctx.viewer_token,
+        ledger,
+        checks,
+        dates,
+        max(1, p.ryw_seconds - 2),
+    )
+    background = await load
+    ctx.check_load("PUT load during read-your-writes", background)
+    if outcome.violations:
+        ctx.error(f"read-your-writes: {outcome.violations} violations: {outcome.examples}")
+    if outcome.write_errors or outcome.read_errors:
+        ctx.error(
+            f"read-your-writes: {outcome.write_errors} write and {outcome.read_errors} read "
+            f"errors: {outcome.examples}",
+        )
+    if not outcome.reads or not outcome.writes:
+        ctx.error("read-your-writes: the checker neither read nor wrote")
+    log(
+        f"read-your-writes: {outcome.reads} reads ({outcome.numbers_checked} numbers), "
+        f"{outcome.writes} PUTs, {outcome.violations} violations; background "
+        f"{background['rps']:.0f} PUT/s"
+    )
+    return {
+        "regency": regency,
+        "offices": len(offices),
+        "reads": outcome.reads,
+        "numbers_checked": outcome.numbers_checked,
+        "checker_puts": outcome.writes,
+        "violations": outcome.violations,
+        "examples": outcome.examples,
+        "read_seconds": outcome.read_seconds,
+        "background": summary(background),
+    }
+
+
+def rows(ryw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The violations, out of every number checked."""
+    return [
+        {
+            "measure": "Read-your-writes under PUT load: violations",
+            "median": f"{ryw['violations']} of {ryw['numbers_checked']:,} numbers in "
+            f"{ryw['reads']:,} reads ({ryw['checker_puts']:,} checked PUTs)",
+            "p99": "",
+            "baseline": "",
+            "ratio": "",
+            "goal": "0",
+            "met": ryw["violations"] == 0,
+        }
+    ]
+
+
+def context(ryw: dict[str, Any], connections: int) -> list[tuple[str, str]]:
+    """The checker's read latency under the background PUTs."""
+    reads = ryw["read_seconds"]
+    med, p99, ms = report.median, report.percentile, report.ms
+    return [
+        (
+            "Progress reads during read-your-writes (under "
+            f"{ryw['background']['rps']:,.0f} PUT/s at {connections} "
+            "connections)",
+            f"p50 {ms(med(reads))}, p99 {ms(p99(reads, 99))}",
+        )
+    ]

@@ -1,5 +1,6 @@
 """The real migrations: up, down and up again on a fresh database, and no drift from the models."""
 
+import ast
 import asyncio
 import os
 import subprocess
@@ -14,6 +15,7 @@ from app.models import Base
 from tests.conftest import ROOT, drop_database, new_database
 
 TABLES = set(Base.metadata.tables)
+VERSIONS = ROOT / "migrations" / "versions"
 
 
 @pytest.fixture
@@ -121,3 +123,22 @@ def test_report_days_are_counted_from_the_counts_already_there(fresh_database):
     rows = query(fresh_database, "SELECT date::text, shard, reports FROM report_days ORDER BY 1, 2")
     # Every count is a report, whatever its recordings or its office; by office id mod 8.
     assert rows == [("2019-02-10", 1, 2), ("2019-02-10", 2, 1), ("2019-02-11", 1, 1)]
+
+
+def application_imports(source: str) -> list[str]:
+    """The modules under app/ that source imports, at any depth (inside functions too)."""
+    modules = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.append(node.module)
+    return [m for m in modules if m == "app" or m.startswith("app.")]
+
+
+def test_no_revision_imports_application_code():
+    # A revision must run the SQL it ran the day it was written, whatever app/ becomes.
+    found = {path.name: application_imports(path.read_text()) for path in VERSIONS.glob("*.py")}
+
+    assert found, "no revisions found"
+    assert {name: modules for name, modules in found.items() if modules} == {}
