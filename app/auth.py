@@ -9,10 +9,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
+from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import Forbidden, RateLimited, Unauthorized
 from app.ratelimit import RateLimiter
@@ -102,7 +103,7 @@ def _limit(limiter: RateLimiter, key: str, what: str) -> None:
 
 
 async def authenticate(
-    request: Request, session: SessionDep, credentials: Credentials
+    request: Request, session: SessionDep, settings: SettingsDep, credentials: Credentials
 ) -> Actor | None:
     """The caller's actor, None without credentials; 401 for an unknown or revoked token,
     429 past the rate limits (per token, per address for anonymous requests and for failed
@@ -115,7 +116,7 @@ async def authenticate(
         return None
     # The token is checked first: others failing from the same address (a shared NAT, or
     # someone guessing) must never lock out a caller whose token is valid.
-    actor = await _actor_for(request, session, secret)
+    actor = await _actor_for(session, secret, admin_token=settings.admin_token)
     if actor is None:
         _limit(limits.auth_failures, address, "failed authentications")
         raise Unauthorized("unknown or revoked token")
@@ -124,11 +125,11 @@ async def authenticate(
     return actor
 
 
-async def _actor_for(request: Request, session: AsyncSession, secret: str) -> Actor | None:
+async def _actor_for(
+    session: AsyncSession, secret: str, *, admin_token: SecretStr | None
+) -> Actor | None:
     """The live token's actor, or None for an unknown or revoked one."""
-    settings: Settings = request.app.state.settings
     digest = secret_hash(secret)
-    admin_token = settings.admin_token
     if admin_token is not None and hmac.compare_digest(
         digest, secret_hash(admin_token.get_secret_value())
     ):
@@ -149,9 +150,9 @@ async def _actor_for(request: Request, session: AsyncSession, secret: str) -> Ac
 OptionalActor = Annotated[Actor | None, Depends(authenticate)]
 
 
-async def require_reader(request: Request, actor: OptionalActor) -> Actor | None:
+async def require_reader(settings: SettingsDep, actor: OptionalActor) -> Actor | None:
     """Any valid token; nobody at all when REKAM_PUBLIC_READ is on."""
-    if actor is None and not request.app.state.settings.public_read:
+    if actor is None and not settings.public_read:
         raise Unauthorized("a bearer token is required")
     return actor
 

@@ -19,6 +19,7 @@ from app.api.deps import (
 from app.auth import Admin, Reader, Writer
 from app.bodies import ApiRoute
 from app.clock import default_range, today_in
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
 from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut
@@ -40,6 +41,7 @@ async def put_count(
     date: DateText,
     session: SessionDep,
     request: Request,
+    settings: SettingsDep,
     response: Response,
     actor: Writer,
     if_match: Annotated[str | None, Header()] = None,
@@ -54,7 +56,7 @@ async def put_count(
         day_text=date,
         read_body=lambda: read_json(CountIn, raw),
         if_match=if_match,
-        edit_window_days=request.app.state.settings.edit_window_days,
+        edit_window_days=settings.edit_window_days,
     )
     metrics.observe_counts({outcome: 1}, batch=False)
     set_created(response, outcome == "created")
@@ -126,9 +128,10 @@ _BATCH_BODY: dict[str, Any] = {
     openapi_extra=_BATCH_BODY,
     responses=error_responses(415),
 )
-async def post_counts(request: Request, session: SessionDep, actor: Writer) -> BatchOut:
+async def post_counts(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: Writer
+) -> BatchOut:
     """Write a batch of counts, all or nothing (JSON or CSV)."""
-    settings = request.app.state.settings
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if media_type in ("application/json", ""):

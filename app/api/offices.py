@@ -1,8 +1,9 @@
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from app.api.deps import API_ERRORS, OfficeCode, RegionQuery, set_created
 from app.auth import Admin, Reader
 from app.bodies import ApiRoute
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.schemas import OfficeIn, OfficeListOut, OfficeOut
 from app.services import offices
@@ -17,13 +18,13 @@ async def put_office(
     code: OfficeCode,
     body: OfficeIn,
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     response: Response,
     _: Admin,
 ) -> OfficeOut:
     """Create (201) or replace (200) an office."""
     office, created = await offices.put_office(
-        session, code=code, data=body, default_timezone=request.app.state.settings.timezone
+        session, code=code, data=body, default_timezone=settings.timezone
     )
     set_created(response, created)
     return OfficeOut.model_validate(office)

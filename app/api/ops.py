@@ -5,6 +5,7 @@ from sqlalchemy import text
 from app import __version__, metrics
 from app.api.deps import error_responses
 from app.bodies import ApiRoute
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import RETRY_AFTER_SECONDS, error_response
 from app.schemas import MetaOut
@@ -43,9 +44,8 @@ async def metrics_text(request: Request) -> Response:
 
 
 @router.get("/api/v1/meta", responses=error_responses(503))
-async def meta(request: Request, session: SessionDep) -> MetaOut:
+async def meta(session: SessionDep, settings: SettingsDep) -> MetaOut:
     """What this deployment is: version, timezone, and whether it holds demo data."""
-    settings = request.app.state.settings
     demo = await session.scalar(text("SELECT 1 FROM instance_flags WHERE name = 'demo'"))
     return MetaOut(
         version=__version__,

@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from app import codes
@@ -17,6 +17,7 @@ from app.api.deps import (
 from app.auth import Reader
 from app.bodies import ApiRoute
 from app.clock import default_range, today_in
+from app.config import SettingsDep
 from app.db import SessionDep, SessionFactoryDep
 from app.errors import Invalid
 from app.schemas import IsoDate, OfficeProgressOut, ProgressOut, SeriesOut
@@ -52,13 +53,13 @@ def series_range(start: date | None, end: date | None, today: date) -> tuple[dat
 async def region_progress(
     code: RegionCode,
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     _: Reader,
     as_of: AsOf = None,
     days: Days = 7,
 ) -> ProgressOut:
     """Coverage, the day, the trailing window, the target and reporting of a region."""
-    as_of = as_of or today_in(request.app.state.settings.timezone)
+    as_of = as_of or today_in(settings.timezone)
     trailing_window_start(as_of, days)
     body = await progress.region_progress(session, code=code, as_of=as_of, days=days)
     return ProgressOut.model_validate(body)
@@ -68,14 +69,14 @@ async def region_progress(
 async def region_series(
     code: RegionCode,
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     _: Reader,
     start: FromQuery = None,
     end: ToQuery = None,
     bucket: Literal["day", "week", "month"] = "day",
 ) -> SeriesOut:
     """Recordings per day, ISO week or month, with recorded and coverage at each end."""
-    start, end = series_range(start, end, today_in(request.app.state.settings.timezone))
+    start, end = series_range(start, end, today_in(settings.timezone))
     body = await progress.region_series(session, code=code, start=start, end=end, bucket=bucket)
     return SeriesOut.model_validate(body)
 
@@ -102,14 +103,14 @@ async def office_progress(
 async def counts_csv(
     session: SessionDep,
     sessions: SessionFactoryDep,
-    request: Request,
+    settings: SettingsDep,
     _: Reader,
     region: RegionQuery = codes.NATION,
     start: FromQuery = None,
     end: ToQuery = None,
 ) -> StreamingResponse:
     """Counts of a region's subtree as CSV, by date then office (default: the last 30 days)."""
-    start, end = series_range(start, end, today_in(request.app.state.settings.timezone))
+    start, end = series_range(start, end, today_in(settings.timezone))
     await get_region(session, region)
     return StreamingResponse(
         export.counts_csv(sessions, region=region, start=start, end=end),
