@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,18 @@ class LiveServer:
     def close(self) -> None:
         self.stop()
         drop_database(self.server_url, self.database_url)
+
+
+@contextmanager
+def serving(server_url: str, label: str, *args: str, **env: str) -> Iterator["RekamServe"]:
+    """`rekam serve` over a new database of its own, stopped and dropped afterwards."""
+    url = new_database(server_url, label)
+    server = RekamServe(url, *args, **env)
+    try:
+        yield server
+    finally:
+        server.stop()
+        drop_database(server_url, url)
 
 
 class RekamServe:

@@ -7,26 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page
 
-from tests.conftest import ADMIN, ROOT, LiveServer
+from tests.browser import SCREENSHOTS, launched_browser, needs_chromium
+from tests.conftest import ADMIN, LiveServer
 from tests.test_demo import rekam_demo
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TESTIDS = [
     "headline-coverage",
     "headline-recorded",
@@ -50,10 +40,7 @@ TESTIDS = [
 MONTHS_ID = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
 DASH = "—"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"{CHROMIUM} is absent: run scripts/install-browser.sh (CI does)",
-)
+pytestmark = needs_chromium
 
 
 # The Indonesian way of writing numbers and dates, as the dashboard must show them.
@@ -118,13 +105,8 @@ def dashboard(server_url: str) -> Iterator[Dashboard]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+    async with launched_browser() as launched:
         yield launched
-        await launched.close()
 
 
 @dataclass

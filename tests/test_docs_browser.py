@@ -2,19 +2,15 @@
 request leaving the service. Skipped, as the dashboard's browser tests are, without chromium."""
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
-from tests.conftest import RekamServe, drop_database, new_database
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.browser import SCREENSHOTS, launched_browser, needs_chromium
+from tests.conftest import RekamServe, serving
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"{CHROMIUM} is absent: run scripts/install-browser.sh (CI does)",
-)
+pytestmark = needs_chromium
 
 # Every violation of the page's CSP, as the browser reports it to the page.
 RECORD_VIOLATIONS = """
@@ -27,24 +23,14 @@ document.addEventListener('securitypolicyviolation', (event) => {
 
 @pytest.fixture(scope="module")
 def service(server_url: str) -> Iterator[RekamServe]:
-    url = new_database(server_url, "docs")
-    server = RekamServe(url)
-    try:
+    with serving(server_url, "docs") as server:
         yield server
-    finally:
-        server.stop()
-        drop_database(server_url, url)
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+    async with launched_browser() as launched:
         yield launched
-        await launched.close()
 
 
 async def test_docs_render_every_operation_from_rekam_alone_under_its_csp(browser, service):

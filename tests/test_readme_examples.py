@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, ROOT, RekamServe, drop_database, new_database
+from tests.conftest import ADMIN_TOKEN, ROOT, RekamServe, serving
 from tests.helpers import today
 
 # Every request fails loudly on an error status, and so does the script on any failed command.
@@ -31,13 +31,8 @@ def api_examples() -> str:
 
 @pytest.fixture(scope="module")
 def service(server_url: str) -> Iterator[RekamServe]:
-    url = new_database(server_url, "readme")
-    server = RekamServe(url)
-    try:
+    with serving(server_url, "readme") as server:
         yield server
-    finally:
-        server.stop()
-        drop_database(server_url, url)
 
 
 def run_examples(service: RekamServe, folder: Path) -> subprocess.CompletedProcess[str]:
