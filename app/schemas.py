@@ -322,6 +322,7 @@ class WindowOut(Out):
 class TargetOut(Out):
     coverage: CoverageTarget
     deadline: date
+    source: str
     needed: int | None
     remaining: int | None
     days_left: int

@@ -272,6 +272,26 @@ async def test_drilling_down_from_the_nation_to_a_kecamatan_by_clicking(browser,
     await close(page)
 
 
+async def test_a_kecamatan_shows_the_target_it_takes_from_its_city(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+
+    await goto(page, dashboard, "/region/73.71.01", "Mariso")
+    mariso = dashboard.api("/progress/73.71.01")
+
+    # Mariso has no target of its own: it works toward Makassar's, computed from its numbers.
+    assert mariso["target"]["source"] == "73.71"
+    assert await text_of(page, "headline-target-source") == "73.71"
+    target = mariso["target"]
+    assert await text_of(page, "headline-required-per-day") == id_int(target["required_per_day"])
+    assert await text_of(page, "headline-days-left") == id_int(target["days_left"])
+    assert await text_of(page, "headline-projected-date") == id_date(target["projected_date"])
+    # The city's own target names no source.
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    assert await page.get_by_test_id("headline-target-source").count() == 0
+    assert console.errors == []
+    await close(page)
+
+
 async def test_the_city_children_table_shows_each_kecamatan_coverage_and_sorts(browser, dashboard):
     page, console = await open_page(browser, dashboard)
     await goto(page, dashboard, "/region/73.71", "Kota Makassar")

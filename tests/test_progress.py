@@ -611,6 +611,7 @@ async def test_target_needed_is_exact_decimal_and_off_track(client):
     assert body["target"] == {
         "coverage": 0.07,
         "deadline": "2019-03-01",
+        "source": "73.71",
         "needed": 7,  # ceil(0.07 * 100) = 7 exactly, not 8
         "remaining": 3,  # 7 - (3 + 1)
         "days_left": 19,  # 2019-02-10 to 2019-03-01
@@ -631,6 +632,7 @@ async def test_target_on_track_and_the_window_length(client):
     assert week["target"] == {
         "coverage": 0.85,
         "deadline": "2019-03-01",
+        "source": "73.71",
         "needed": 850,  # ceil(0.85 * 1000)
         "remaining": 22,  # 850 - (800 + 14 + 14)
         "days_left": 19,
@@ -654,6 +656,7 @@ async def test_target_reached(client):
     assert before["target"] == {
         "coverage": 0.5,
         "deadline": "2019-03-01",
+        "source": "73.71",
         "needed": 50,
         "remaining": 0,
         "days_left": 19,
@@ -691,6 +694,7 @@ async def test_target_without_progress_or_without_eligible(client):
     assert stalled["target"] == {
         "coverage": 0.5,
         "deadline": "2019-03-01",
+        "source": "73.71",
         "needed": 50,  # ceil(0.5 * 100)
         "remaining": 40,  # 50 - 10
         "days_left": 19,
@@ -702,6 +706,7 @@ async def test_target_without_progress_or_without_eligible(client):
     assert unknown["target"] == {
         "coverage": 0.5,
         "deadline": "2019-03-01",
+        "source": "74",
         "needed": None,
         "remaining": None,
         "days_left": 19,
@@ -722,6 +727,7 @@ async def test_target_projected_past_the_last_date_is_null(client):
     assert body["target"] == {
         "coverage": 1.0,
         "deadline": "2019-03-01",
+        "source": "73.71",
         "needed": 1_000_000_000_000_000,
         "remaining": 999_999_999_999_999,
         "days_left": 19,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import month_end
 from app.codes import sql_in_subtree
 from app.services.figures import Anchored, anchored_sql, figure_steps
-from app.services.regions import get_region, get_region_and_children
+from app.services.regions import AppliedTarget, get_region, get_region_and_children
 from app.services.tallies import counts_through, counts_through_sql, through_params
 
 MAX_MISSING = 500
@@ -165,36 +165,51 @@ def window_of(
     }
 
 
+class Target(TypedDict):
+    coverage: Decimal
+    deadline: date
+    source: str
+    needed: int | None
+    remaining: int | None
+    days_left: int
+    required_per_day: int | None
+    projected_date: date | None
+    on_track: bool
+
+
 def target_of(
-    region: dict[str, Any], as_of: date, eligible: int | None, recorded: int, window: dict[str, Any]
-) -> dict[str, Any] | None:
-    coverage: Decimal | None = region["coverage_target"]
-    if coverage is None:
+    applied: AppliedTarget | None, numbers: Numbers, *, as_of: date, days: int
+) -> Target | None:
+    """Where a region stands against the coverage target that applies to it (its own or
+    an ancestor's), from its own numbers and its recordings over the `days`-day window."""
+    if applied is None:
         return None
-    deadline: date = region["coverage_deadline"]
-    days_left = (deadline - as_of).days
+    days_left = (applied.deadline - as_of).days
+    eligible = numbers.anchored.eligible_or_none
+    window_recordings = sum(numbers.per_day.values())
     needed = remaining = required = projected = None
     if eligible is not None:
         # Exact: the target is the decimal it was written as, not a binary float.
-        needed = math.ceil(coverage * eligible)
-        remaining = max(0, needed - recorded)
+        needed = math.ceil(applied.coverage * eligible)
+        remaining = max(0, needed - numbers.recorded)
         required = -(-remaining // days_left) if days_left > 0 else None
         if remaining == 0:
             projected = as_of
-        elif window["recordings"] > 0:
+        elif window_recordings > 0:
             # ceil(remaining / (recordings / days)), in integers
-            extra = -(-remaining * window["days"] // window["recordings"])
+            extra = -(-remaining * days // window_recordings)
             if extra <= (LAST_DATE - as_of).days:
                 projected = as_of + timedelta(days=extra)
     return {
-        "coverage": coverage,
-        "deadline": deadline,
+        "coverage": applied.coverage,
+        "deadline": applied.deadline,
+        "source": applied.source,
         "needed": needed,
         "remaining": remaining,
         "days_left": days_left,
         "required_per_day": required,
         "projected_date": projected,
-        "on_track": projected is not None and projected <= deadline,
+        "on_track": projected is not None and projected <= applied.deadline,
     }
 
 
@@ -202,7 +217,7 @@ async def region_progress(
     session: AsyncSession, *, code: str, as_of: date, days: int
 ) -> dict[str, Any]:
     """The progress body of one region at as_of, with its children and own offices."""
-    region, child_rows = await get_region_and_children(session, code)
+    region, applied, child_rows = await get_region_and_children(session, code)
     start = as_of - timedelta(days=days - 1)
     children = [{key: child[key] for key in ("code", "name", "level")} for child in child_rows]
     codes = [code] + [child["code"] for child in children]
@@ -248,7 +263,7 @@ async def region_progress(
             "achievement": ratio(day_recordings, region["daily_target"]),
         },
         "window": window,
-        "target": target_of(region, as_of, eligible, recorded, window),
+        "target": target_of(applied, own, as_of=as_of, days=days),
         "reporting": {
             "date": as_of,
             "expected": reporting.expected,

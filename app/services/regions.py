@@ -1,7 +1,8 @@
 """Regions and their official figures."""
 
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,27 +28,59 @@ async def get_region(session: AsyncSession, code: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-# The region first (the shallowest), then its children in code order.
+class AppliedTarget(NamedTuple):
+    """The coverage target a region works toward: its own, else its nearest ancestor's,
+    target and deadline together; `source` is the region that set it."""
+
+    source: str
+    coverage: Decimal
+    deadline: date
+
+
+class Family(NamedTuple):
+    region: dict[str, Any]
+    target: AppliedTarget | None
+    children: list[dict[str, Any]]
+
+
+_APPLIED = ("target_source", "target_coverage", "target_deadline")
+
+# The region first (the shallowest), then its children in code order. The region's row
+# also carries its applicable target: the deepest member of its lineage (itself included)
+# that has one, a primary-key lookup of at most five codes (one for the nation).
 _FAMILY = text(
-    f"SELECT depth, {COLUMNS} FROM regions WHERE code = :code OR parent = :code"
-    ' ORDER BY depth, code COLLATE "C"'
+    f"""
+SELECT r.depth, {", ".join(f"r.{column}" for column in COLUMNS.split(", "))},
+       t.code AS target_source, t.coverage_target AS target_coverage,
+       t.coverage_deadline AS target_deadline
+FROM regions r
+LEFT JOIN LATERAL (
+    SELECT a.code, a.coverage_target, a.coverage_deadline FROM regions a
+    WHERE r.code = :code AND a.code = ANY(r.lineage) AND a.coverage_target IS NOT NULL
+    ORDER BY a.depth DESC LIMIT 1
+) t ON true
+WHERE r.code = :code OR r.parent = :code
+ORDER BY r.depth, r.code COLLATE "C"
+"""
 )
 
 
-async def get_region_and_children(
-    session: AsyncSession, code: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The region's fields, as get_region gives them, and its children's, in one query."""
+async def get_region_and_children(session: AsyncSession, code: str) -> Family:
+    """The region's fields, as get_region gives them, the coverage target that applies to
+    it, and its children's fields, in one query."""
     codes.parse(code)
     rows = [dict(row._mapping) for row in await session.execute(_FAMILY, {"code": code})]
     if not rows or rows[0]["code"] != code:
         raise NotFound(f"no region {code}")
-    return rows[0], rows[1:]
+    # Only the region's row has these filled in; no row keeps them among its fields.
+    applied = [[row.pop(column) for column in _APPLIED] for row in rows]
+    source, coverage, deadline = applied[0]
+    target = None if source is None else AppliedTarget(source, coverage, deadline)
+    return Family(rows[0], target, rows[1:])
 
 
 async def list_children(session: AsyncSession, *, parent: str) -> list[dict[str, Any]]:
-    _, children = await get_region_and_children(session, parent)
-    return children
+    return (await get_region_and_children(session, parent)).children
 
 
 async def put_region(

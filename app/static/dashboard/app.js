@@ -59,6 +59,7 @@ const TEXT = {
     eligible: "Wajib KTP",
     coverageTarget: "Target cakupan",
     targetBy: "{pct} pada {date}",
+    targetSource: "Target dari wilayah",
     dayTitle: "Perekaman {date}",
     dailyTarget: "Target harian",
     achievement: "Capaian",
@@ -149,6 +150,7 @@ const TEXT = {
     eligible: "Eligible",
     coverageTarget: "Coverage target",
     targetBy: "{pct} by {date}",
+    targetSource: "Target set by region",
     dayTitle: "Recordings on {date}",
     dailyTarget: "Daily target",
     achievement: "Achievement",
@@ -689,12 +691,18 @@ function barPercent(fraction) {
 
 function coverageCard(progress, target) {
   const label = t("coverageMeter", { value: fmtPct(progress.coverage), target: fmtPct(target.coverage) });
-  return card(t("coverage"), val(fmtPct(progress.coverage), "headline-coverage"), [
+  const rows = [
     [t("recorded"), val(fmtInt(progress.recorded), "headline-recorded")],
     [t("eligible"), val(fmtInt(progress.eligible), "headline-eligible")],
     [t("coverageTarget"), isNum(target.coverage)
       ? t("targetBy", { pct: fmtPct(target.coverage), date: fmtDate(target.deadline) }) : DASH],
-  ], meter(progress.coverage, target.coverage, label));
+  ];
+  // A target inherited from an ancestor says where it comes from.
+  if (target.source && target.source !== progress.region.code) {
+    rows.push([t("targetSource"), val(target.source, "headline-target-source")]);
+  }
+  return card(t("coverage"), val(fmtPct(progress.coverage), "headline-coverage"), rows,
+    meter(progress.coverage, target.coverage, label));
 }
 
 function dayCard(asOf, day) {
