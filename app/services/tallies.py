@@ -22,7 +22,7 @@ from app.clock import month_end
 from app.models import SHARDS
 from app.services.figures import store_steps
 
-_TALLY_CTES = f"""
+TALLY_CTES = f"""
 tally AS (
     SELECT l.code AS region, d.date,
            CASE WHEN l.pos <= 2 THEN d.office_id % {SHARDS} ELSE 0 END AS shard,
@@ -75,7 +75,7 @@ def tally_statement(delta_ctes: str, columns: str = "", rest: str = "") -> TextC
     """`WITH delta_ctes, <the tallies> SELECT columns, refigured_regions rest`: delta_ctes
     are CTEs whose last is delta_rows; columns and rest are the statement's own result."""
     select = f"{columns}, {_REFIGURED}" if columns else _REFIGURED
-    return text(f"WITH {delta_ctes},\n{_TALLY_CTES}\nSELECT {select}\n{rest}")
+    return text(f"WITH {delta_ctes},\n{TALLY_CTES}\nSELECT {select}\n{rest}")
 
 
 async def write_with_tallies(
