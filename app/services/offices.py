@@ -220,8 +220,12 @@ async def write_offices(
     default_timezone: str,
 ) -> WriteSummary:
     """Create or replace every office of the batch (PUT's rules for each), all or nothing;
-    an office moved to another region takes its counts with it, as with PUT."""
+    an office moved to another region takes its counts with it, as with PUT.
+
+    The stored offices are locked first, so the regions the batch writes in,
+    offices_land_in(batch, stored), are known before any item is checked."""
     valid = batch.valid()
+    stored = await lock_offices(session, sorted({item.code for _, item in valid}))
     regions = await existing_codes(session, [item.region for _, item in valid])
     problems: list[ItemProblem] = []
     first: dict[str, int] = {}
@@ -243,7 +247,6 @@ async def write_offices(
         first.setdefault(item.code, index)
     batch.refuse_if_any(problems, "offices")
     items = [item for _, item in valid]
-    stored = await lock_offices(session, sorted(item.code for item in items))
     await move_tallies(
         session,
         [
