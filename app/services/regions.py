@@ -294,7 +294,7 @@ async def write_regions(
         [
             RegionWrite(
                 item.code,
-                item.name.strip(),
+                item.name,
                 item.daily_target,
                 item.coverage_target,
                 item.coverage_deadline,
