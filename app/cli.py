@@ -1,4 +1,5 @@
-"""The `rekam` command: serve, migrate, token create, import, demo."""
+"""The `rekam` command: serve, migrate, token create, import, regions load, offices create,
+demo."""
 
 import argparse
 import asyncio
@@ -9,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -21,6 +22,7 @@ from app.auth import Actor
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import create_engine, create_session_factory, embedded_database_url
 from app.errors import RekamError
+from app.schemas import OfficeKind
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(token_id=None, role="admin", name="rekam import")
@@ -245,6 +247,61 @@ def cmd_import(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_regions_load(args: argparse.Namespace) -> None:
+    from app.services.onboarding import LoadSummary, load_regions, read_area_list
+
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else None
+    if directory is not None and not directory.is_dir():
+        raise CommandError(f"{directory} is not a directory")
+    listed = read_area_list(directory, villages=args.villages)
+    url = _database_url(settings)
+
+    async def work(session: AsyncSession) -> LoadSummary:
+        return await load_regions(
+            session,
+            actor=Actor(token_id=None, role="admin", name="rekam regions load"),
+            listed=listed,
+            under=args.under,
+            dry_run=args.dry_run,
+        )
+
+    summary = asyncio.run(_in_session(settings, url, work))
+    print(f"created {summary.created}, renamed {summary.renamed}, unchanged {summary.unchanged}")
+    for code in summary.not_in_list:
+        print(f"not in the list: {code}")
+    if args.dry_run:
+        print("dry run: nothing was written")
+
+
+def cmd_offices_create(args: argparse.Namespace) -> None:
+    from app.services.onboarding import CreatedOffices, create_offices
+
+    settings = _settings()
+    url = _database_url(settings)
+    per: Literal["district", "regency"] = "district" if args.per_district else "regency"
+    # argparse's choices are the office kinds.
+    kind = cast(OfficeKind, args.kind or ("kecamatan" if per == "district" else "dukcapil"))
+
+    async def work(session: AsyncSession) -> CreatedOffices:
+        return await create_offices(
+            session,
+            actor=Actor(token_id=None, role="admin", name="rekam offices create"),
+            per=per,
+            kind=kind,
+            under=args.under,
+            default_timezone=settings.timezone,
+        )
+
+    created = asyncio.run(_in_session(settings, url, work))
+    print(f"created {created.created} offices")
+    if created.default_timezone_regions:
+        print(
+            f"{len(created.default_timezone_regions)} of them in REKAM_TIMEZONE "
+            f"({settings.timezone}): their province has no timezone in Rekam's mapping"
+        )
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from app.services.demo import load_demo
 
@@ -291,6 +348,38 @@ def parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", help="the CSV file, or - to read standard input")
     imp.set_defaults(run=cmd_import)
+
+    regions = commands.add_parser("regions", help="load the Kemendagri area list")
+    region_commands = regions.add_subparsers(dest="regions_command", required=True)
+    load = region_commands.add_parser(
+        "load",
+        help="create the list's missing regions and rename changed ones (never deletes)",
+        description="With no DIR, the list shipped with Rekam (idn-area-data 3.1.2, ODbL 1.0); "
+        "with DIR, a directory of provinces.csv, regencies.csv, districts.csv and villages.csv "
+        "in the same format.",
+    )
+    load.add_argument("dir", nargs="?", metavar="DIR", help="a newer list, in the same format")
+    load.add_argument("--under", default="ID", metavar="CODE", help="load only this subtree")
+    load.add_argument("--villages", action="store_true", help="load the villages too")
+    load.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
+    load.set_defaults(run=cmd_regions_load)
+
+    offices = commands.add_parser("offices", help="create offices for the regions")
+    office_commands = offices.add_subparsers(dest="offices_command", required=True)
+    office_create = office_commands.add_parser(
+        "create",
+        help="one office per district (or regency) that has none, in its province's timezone",
+    )
+    per = office_create.add_mutually_exclusive_group(required=True)
+    per.add_argument("--per-district", action="store_true", help="one per kecamatan")
+    per.add_argument("--per-regency", action="store_true", help="one per regency or city")
+    office_create.add_argument("--under", default="ID", metavar="CODE", help="only this subtree")
+    office_create.add_argument(
+        "--kind",
+        choices=["dukcapil", "kecamatan", "mobile", "other"],
+        help="default: kecamatan per district, dukcapil per regency",
+    )
+    office_create.set_defaults(run=cmd_offices_create)
 
     demo = commands.add_parser("demo", help="load the Makassar demo data")
     demo.set_defaults(run=cmd_demo)

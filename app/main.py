@@ -11,14 +11,14 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
-from app.api import counts, dashboard, docs, offices, ops, progress, regions, tokens
+from app.api import counts, dashboard, docs, figures, offices, ops, progress, regions, tokens
 from app.auth import limits_for
 from app.config import Settings, get_settings
 from app.db import create_engine, create_session_factory
 from app.errors import install_handlers
 from app.middleware import BufferedBody, RequestContext
 from app.migrate import head_revision
-from app.schemas import BatchIn, CountIn, ErrorOut
+from app.schemas import BatchIn, CountIn, ErrorOut, FigureBatchIn, OfficeBatchIn, RegionBatchIn
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
     install_handlers(app)
-    for module in (ops, tokens, regions, offices, counts, progress, dashboard):
+    for module in (ops, tokens, regions, figures, offices, counts, progress, dashboard):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     if settings.docs_enabled:
@@ -92,7 +92,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         # Routes that read their bodies themselves name their JSON shapes here.
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (BatchIn, CountIn, ErrorOut):
+        for model in (BatchIn, CountIn, ErrorOut, RegionBatchIn, OfficeBatchIn, FigureBatchIn):
             defs = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(defs.pop("$defs", {}))
             components[model.__name__] = defs

@@ -15,12 +15,14 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    computed_field,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from app.config import valid_timezone
 from app.errors import Invalid
+from app.names import display_name
 
 # The largest integer a JSON client in a browser can hold exactly.
 MAX_FIGURE = 2**53 - 1
@@ -157,6 +159,12 @@ class RegionOut(Out):
     coverage_target: CoverageTarget | None
     coverage_deadline: date | None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display_name(self) -> str:
+        """The name as shown: the list's capitals in title case (app/names.py)."""
+        return display_name(self.name)
+
 
 class RegionListOut(Out):
     regions: list[RegionOut]
@@ -171,6 +179,30 @@ class FigureIn(In):
         if self.eligible is None and self.recorded is None:
             raise ValueError("at least one of eligible and recorded must be given")
         return self
+
+
+RegionCodeText = Annotated[Text, Field(max_length=20)]
+
+
+class RegionItemIn(RegionIn):
+    """One region of POST /api/v1/regions: PUT's body with its code."""
+
+    code: RegionCodeText
+
+
+class RegionBatchIn(In):
+    regions: list[RegionItemIn]
+
+
+class FigureItemIn(FigureIn):
+    """One figure of POST /api/v1/figures: PUT's body with its region and date."""
+
+    region: RegionCodeText
+    date: IsoDate
+
+
+class FigureBatchIn(In):
+    figures: list[FigureItemIn]
 
 
 class FigureOut(Out):
@@ -194,6 +226,16 @@ class OfficeIn(In):
     timezone: Timezone | None = None
     opened_on: IsoDate | None = None
     active: StrictBool = True
+
+
+class OfficeItemIn(OfficeIn):
+    """One office of POST /api/v1/offices: PUT's body with its code."""
+
+    code: Annotated[Text, Field(max_length=64)]
+
+
+class OfficeBatchIn(In):
+    offices: list[OfficeItemIn]
 
 
 class OfficeOut(Out):
@@ -272,13 +314,15 @@ class BatchOut(Out):
 
 
 class ProblemItemOut(Out):
-    """One thing wrong: a request field (`field`), or a batch item (`index`, with its
-    `office`, `date` and, in CSV, `line`)."""
+    """One thing wrong: a request field (`field`), or a batch item (`index`, with what
+    identifies it: `office` and `date`, `code`, or `region` and `date`; in CSV, `line`)."""
 
     message: str
     field: str | None = None
     index: int | None = None
     office: str | None = None
+    code: str | None = None
+    region: str | None = None
     date: str | None = None
     line: int | None = None
 

@@ -4,6 +4,8 @@
                                    bench/results.json
     python -m bench.run --smoke    a tiny version for CI: same steps, a few seconds of load;
                                    results in bench/.data/smoke/; exits non-zero on any error
+    python -m bench.run --onboarding   only the nation stood up from empty databases
+                                   (bench/onboarding.py); results in bench/.data/
 
 Speed is reported, never asserted. Errors fail the run: a non-2xx answer, a failed spot
 check, a read-your-writes violation, a process that dies.
@@ -23,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import batch, memory, profiling, progress, put, report, ryw
+from bench import batch, memory, onboarding, profiling, progress, put, report, ryw
 from bench.clock import today
 from bench.context import Context
 from bench.dataset import SMOKE, Dataset, ensure_dataset
@@ -51,6 +53,8 @@ async def main_async(options: argparse.Namespace) -> int:
     results_dir = Path(options.out) if options.out else profile.results
     DATA.mkdir(parents=True, exist_ok=True)
     server_url = options.server or os.environ.get("REKAM_BENCH_SERVER_URL") or DEFAULT_SERVER
+    if options.onboarding:
+        return await onboarding.run(server_url, results_dir if options.out else DATA)
     embedded = None
     try:
         conn = await asyncpg.connect(server_url, timeout=5)
@@ -266,6 +270,11 @@ def main() -> None:
         help="check the bulk loader against the service's own ingestion (always in --smoke)",
     )
     parser.add_argument("--profile", help="also record py-spy profiles into this directory")
+    parser.add_argument(
+        "--onboarding",
+        action="store_true",
+        help="measure only the nation stood up from empty databases (bench/onboarding.py)",
+    )
     options = parser.parse_args()
     random.seed()
     try:

@@ -9,6 +9,7 @@ from tests.helpers import bearer, client_with, new_office, new_token, put_region
 NATION = {
     "code": "ID",
     "name": "Indonesia",
+    "display_name": "Indonesia",
     "level": "nation",
     "parent": None,
     "daily_target": None,
@@ -21,6 +22,7 @@ def region(code, name, level, parent, **fields):
     return {
         "code": code,
         "name": name,
+        "display_name": name,
         "level": level,
         "parent": parent,
         "daily_target": None,

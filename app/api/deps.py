@@ -95,3 +95,16 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # What any API route can answer besides success (any request may carry a body too large).
 API_ERRORS = error_responses(401, 403, 404, 408, 413, 415, 422, 429, 503)
+
+
+def bulk_body(model: type[BaseModel], columns: str) -> dict[str, Any]:
+    """The OpenAPI request body of a bulk route: its JSON shape, or CSV with these columns."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}},
+                "text/csv": {"schema": {"type": "string", "description": columns}},
+            },
+        }
+    }

@@ -1,16 +1,35 @@
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from app.api.deps import API_ERRORS, OfficeCode, RegionQuery, set_created
+from app.api.deps import API_ERRORS, OfficeCode, RegionQuery, bulk_body, set_created
 from app.auth import Admin, Reader
-from app.bodies import ApiRoute
+from app.bodies import ApiRoute, media_type
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.schemas import OfficeIn, OfficeListOut, OfficeOut
-from app.services import offices
+from app.schemas import BatchOut, OfficeBatchIn, OfficeIn, OfficeListOut, OfficeOut
+from app.services import bulk_input, offices
 
 router = APIRouter(
     prefix="/api/v1/offices", tags=["offices"], responses=API_ERRORS, route_class=ApiRoute
 )
+
+
+@router.post(
+    "",
+    openapi_extra=bulk_body(
+        OfficeBatchIn, "code,name,region[,kind,daily_target,timezone,opened_on,active]"
+    ),
+)
+async def post_offices(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: Admin
+) -> BatchOut:
+    """Create or replace a batch of offices, all or nothing (JSON or CSV)."""
+    batch = bulk_input.parse_body(
+        offices.OFFICE_BATCH, await request.body(), media_type(request), settings.max_batch
+    )
+    summary = await offices.write_offices(
+        session, actor=actor, batch=batch, default_timezone=settings.timezone
+    )
+    return BatchOut.model_validate(summary._asdict())
 
 
 @router.put("/{code}", responses={201: {"model": OfficeOut}})

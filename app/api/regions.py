@@ -1,16 +1,43 @@
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery, set_created
+from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery, bulk_body, set_created
 from app.auth import Admin, Reader
-from app.bodies import ApiRoute
+from app.bodies import ApiRoute, media_type
 from app.codes import NATION
+from app.config import SettingsDep
 from app.db import SessionDep
-from app.schemas import FigureIn, FigureListOut, FigureOut, RegionIn, RegionListOut, RegionOut
-from app.services import regions
+from app.schemas import (
+    BatchOut,
+    FigureIn,
+    FigureListOut,
+    FigureOut,
+    RegionBatchIn,
+    RegionIn,
+    RegionListOut,
+    RegionOut,
+)
+from app.services import bulk_input, regions
 
 router = APIRouter(
     prefix="/api/v1/regions", tags=["regions"], responses=API_ERRORS, route_class=ApiRoute
 )
+
+
+@router.post(
+    "",
+    openapi_extra=bulk_body(
+        RegionBatchIn, "code,name[,daily_target,coverage_target,coverage_deadline]"
+    ),
+)
+async def post_regions(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: Admin
+) -> BatchOut:
+    """Create or replace a batch of regions, all or nothing (JSON or CSV), in any order."""
+    batch = bulk_input.parse_body(
+        regions.REGION_BATCH, await request.body(), media_type(request), settings.max_batch
+    )
+    summary = await regions.write_regions(session, actor=actor, batch=batch)
+    return BatchOut.model_validate(summary._asdict())
 
 
 @router.put("/{code}", responses={201: {"model": RegionOut}})

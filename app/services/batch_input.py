@@ -12,6 +12,7 @@ from app.bodies import parse_json as parse_json_body
 from app.csvcells import unquote_cell
 from app.errors import Invalid, TooLarge
 from app.schemas import BatchItemIn
+from app.services.bulk_input import csv_delimiter, csv_problem, int_or_text, validation_message
 from app.services.counts import CountWrite, ItemError
 
 _ITEMS = TypeAdapter(list[BatchItemIn])
@@ -33,12 +34,6 @@ def _check_size(count: int, max_batch: int) -> None:
         raise TooLarge(f"a batch holds at most {max_batch} counts; this one has {count}")
 
 
-def _message(errors: list[Any]) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in e['loc'][1:]) or 'item'}: {e['msg']}" for e in errors
-    )
-
-
 def _validate(raw_items: list[Any], lines: list[int] | None) -> Batch:
     batch = Batch(items=[None] * len(raw_items), errors=[], lines=lines)
     try:
@@ -57,7 +52,7 @@ def _validate(raw_items: list[Any], lines: list[int] | None) -> Batch:
                         index,
                         office if isinstance(office, str) else None,
                         day if isinstance(day, str) else None,
-                        _message(by_index[index]),
+                        validation_message(by_index[index]),
                         lines[index] if lines else None,
                     )
                 )
@@ -113,18 +108,6 @@ def _columns(header: list[str] | None) -> list[str]:
     return columns
 
 
-def _delimiter(content: str) -> str:
-    """`;` for a file saved by a spreadsheet in a locale whose decimal mark is the comma."""
-    first_line = content.split("\n", 1)[0]
-    return ";" if ";" in first_line and "," not in first_line else ","
-
-
-def _csv_problem(error: csv.Error, line: int) -> Invalid:
-    if "end of data" in str(error):
-        return Invalid(f"the CSV cannot be read: a quote opened by line {line} is never closed")
-    return Invalid(f"the CSV cannot be read at line {line}: {error}")
-
-
 def parse_csv(body: bytes, max_batch: int) -> Batch:
     """CSV with the header office,date,recordings[,region][,note] (counts.csv as exported);
     `line` counts the header as line 1."""
@@ -133,7 +116,7 @@ def parse_csv(body: bytes, max_batch: int) -> Batch:
     except UnicodeDecodeError:
         raise Invalid("the CSV must be UTF-8") from None
     reader = csv.reader(
-        io.StringIO(content, newline=""), delimiter=_delimiter(content), strict=True
+        io.StringIO(content, newline=""), delimiter=csv_delimiter(content), strict=True
     )
     line = 1
     try:
@@ -152,7 +135,7 @@ def parse_csv(body: bytes, max_batch: int) -> Batch:
                 raw_items.append({"__row__": row})
                 continue
             item: dict[str, Any] = dict(zip(columns, row, strict=True))
-            item["recordings"] = _int_or_text(item["recordings"])
+            item["recordings"] = int_or_text(item["recordings"])
             for optional in OPTIONAL_COLUMNS:
                 if item.get(optional) == "":
                     item[optional] = None
@@ -160,7 +143,7 @@ def parse_csv(body: bytes, max_batch: int) -> Batch:
                 item["note"] = unquote_cell(item["note"])
             raw_items.append(item)
     except csv.Error as error:
-        raise _csv_problem(error, line) from None
+        raise csv_problem(error, line) from None
     _check_size(len(raw_items), max_batch)
     batch = _validate(raw_items, lines)
     for index, raw in enumerate(raw_items):
@@ -179,10 +162,3 @@ def parse_csv(body: bytes, max_batch: int) -> Batch:
             )
     batch.errors.sort(key=lambda e: e.index)
     return batch
-
-
-def _int_or_text(value: str) -> int | str:
-    stripped = value.strip()
-    if stripped.isascii() and stripped.lstrip("-").isdigit() and len(stripped) <= 12:
-        return int(stripped)
-    return value

@@ -1,6 +1,7 @@
 """Offices: where counts are recorded, each attached to one region."""
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -8,9 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import codes
+from app.auth import Actor
 from app.errors import Invalid, NotFound
-from app.schemas import OfficeIn
-from app.services.regions import get_region
+from app.schemas import OfficeIn, OfficeItemIn
+from app.services.bulk_input import BatchKind, ItemBatch, ItemProblem, WriteSummary
+from app.services.regions import code_problem, existing_codes, get_region
 from app.services.tallies import tally_statement, write_with_tallies
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -27,12 +30,14 @@ class OfficeRow(NamedTuple):
     active: bool
 
 
+BAD_CODE = (
+    "an office code is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+)
+
+
 def check_code(code: str) -> None:
     if not CODE.fullmatch(code):
-        raise Invalid(
-            "an office code is 1 to 64 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit"
-        )
+        raise Invalid(BAD_CODE)
 
 
 async def get_office(session: AsyncSession, code: str) -> dict[str, Any]:
@@ -84,16 +89,45 @@ async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, Off
     return {office.code: office for office in offices}
 
 
+# Offices that move take their counts from the old region's tallies to the new one's.
 _MOVE = tally_statement(
     """
+moves AS (
+    SELECT * FROM unnest(CAST(:office_ids AS int[]), CAST(:old_regions AS text[]),
+                         CAST(:new_regions AS text[])) AS m(office_id, old_region, new_region)
+),
 delta_rows AS (
-    SELECT office_id, CAST(:old_region AS text) AS region, date, -recordings AS delta, -1 AS reports
-    FROM counts WHERE office_id = :office_id
+    SELECT c.office_id, m.old_region AS region, c.date, -c.recordings AS delta, -1 AS reports
+    FROM counts c JOIN moves m ON m.office_id = c.office_id
     UNION ALL
-    SELECT office_id, CAST(:new_region AS text), date, recordings, 1
-    FROM counts WHERE office_id = :office_id
+    SELECT c.office_id, m.new_region, c.date, c.recordings, 1
+    FROM counts c JOIN moves m ON m.office_id = c.office_id
 )"""
 )
+
+
+class OfficeMove(NamedTuple):
+    office_id: int
+    old_region: str
+    new_region: str
+
+
+async def move_tallies(session: AsyncSession, moves: Sequence[OfficeMove]) -> None:
+    """Move the counts of offices changing region to their new region's tallies, in the
+    caller's transaction and before the offices' rows change."""
+    if not moves:
+        return
+    # Count writers queue on this lock, and so does a figure being computed.
+    await session.execute(text("LOCK TABLE counts IN SHARE ROW EXCLUSIVE MODE"))
+    await write_with_tallies(
+        session,
+        _MOVE,
+        {
+            "office_ids": [move.office_id for move in moves],
+            "old_regions": [move.old_region for move in moves],
+            "new_regions": [move.new_region for move in moves],
+        },
+    )
 
 
 async def put_office(
@@ -114,13 +148,7 @@ async def put_office(
     values = data.model_dump() | {"code": code, "timezone": data.timezone or default_timezone}
     previous = existing.get(code)
     if previous is not None and previous.region != data.region:
-        # Count writers queue on this lock, and so does a figure being computed.
-        await session.execute(text("LOCK TABLE counts IN SHARE ROW EXCLUSIVE MODE"))
-        await write_with_tallies(
-            session,
-            _MOVE,
-            {"office_id": previous.id, "old_region": previous.region, "new_region": data.region},
-        )
+        await move_tallies(session, [OfficeMove(previous.id, previous.region, data.region)])
     row = (
         await session.execute(
             text(
@@ -139,3 +167,108 @@ async def put_office(
     ).one()
     await session.commit()
     return dict(row._mapping), previous is None
+
+
+OFFICE_BATCH = BatchKind(
+    member="offices",
+    model=OfficeItemIn,
+    columns=("code", "name", "region", "kind", "daily_target", "timezone", "opened_on", "active"),
+    required=3,
+    keys=("code",),
+    integers=frozenset({"daily_target"}),
+    booleans=frozenset({"active"}),
+)
+
+
+def offices_land_in(batch: ItemBatch[OfficeItemIn], stored: dict[str, OfficeRow]) -> list[str]:
+    """The regions an office batch writes in: each item's region, and the region a moved
+    office leaves (stored: the batch's offices that exist, as lock_offices gives them)."""
+    regions = {item.region for _, item in batch.valid()}
+    regions |= {stored[item.code].region for _, item in batch.valid() if item.code in stored}
+    return sorted(regions)
+
+
+_UPSERT_OFFICES = text(
+    f"""
+WITH written AS (
+    INSERT INTO offices AS o ({COLUMNS})
+    SELECT * FROM unnest(
+        CAST(:codes AS text[]), CAST(:names AS text[]), CAST(:regions AS text[]),
+        CAST(:kinds AS text[]), CAST(:daily_targets AS int[]), CAST(:timezones AS text[]),
+        CAST(:opened_ons AS date[]), CAST(:actives AS boolean[]))
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, region = excluded.region, kind = excluded.kind,
+        daily_target = excluded.daily_target, timezone = excluded.timezone,
+        opened_on = excluded.opened_on, active = excluded.active, updated_at = now()
+    WHERE (o.name, o.region, o.kind, o.daily_target, o.timezone, o.opened_on, o.active)
+        IS DISTINCT FROM (excluded.name, excluded.region, excluded.kind, excluded.daily_target,
+                          excluded.timezone, excluded.opened_on, excluded.active)
+    RETURNING (xmax = 0) AS created
+)
+SELECT count(*) FILTER (WHERE created) AS created,
+       count(*) FILTER (WHERE NOT created) AS updated
+FROM written
+"""
+)
+
+
+async def write_offices(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    batch: ItemBatch[OfficeItemIn],
+    default_timezone: str,
+) -> WriteSummary:
+    """Create or replace every office of the batch (PUT's rules for each), all or nothing;
+    an office moved to another region takes its counts with it, as with PUT.
+
+    The stored offices are locked first, so the regions the batch writes in,
+    offices_land_in(batch, stored), are known before any item is checked."""
+    valid = batch.valid()
+    stored = await lock_offices(session, sorted({item.code for _, item in valid}))
+    regions = await existing_codes(session, [item.region for _, item in valid])
+    problems: list[ItemProblem] = []
+    first: dict[str, int] = {}
+    for index, item in valid:
+        if not CODE.fullmatch(item.code):
+            problems.append(batch.problem(index, BAD_CODE))
+        elif (problem := code_problem(item.region)) is not None:
+            problems.append(batch.problem(index, f"region: {problem}"))
+        elif item.region == codes.NATION:
+            problems.append(
+                batch.problem(
+                    index, "an office belongs to a province or a region under one, not to ID"
+                )
+            )
+        elif item.region not in regions:
+            problems.append(batch.problem(index, f"region {item.region} does not exist"))
+        elif item.code in first:
+            problems.append(batch.problem(index, f"same code as item {first[item.code]}"))
+        first.setdefault(item.code, index)
+    batch.refuse_if_any(problems, "offices")
+    items = [item for _, item in valid]
+    await move_tallies(
+        session,
+        [
+            OfficeMove(stored[item.code].id, stored[item.code].region, item.region)
+            for item in items
+            if item.code in stored and stored[item.code].region != item.region
+        ],
+    )
+    row = (
+        await session.execute(
+            _UPSERT_OFFICES,
+            {
+                "codes": [item.code for item in items],
+                "names": [item.name for item in items],
+                "regions": [item.region for item in items],
+                "kinds": [item.kind for item in items],
+                "daily_targets": [item.daily_target for item in items],
+                "timezones": [item.timezone or default_timezone for item in items],
+                "opened_ons": [item.opened_on for item in items],
+                "actives": [item.active for item in items],
+            },
+        )
+    ).one()
+    await session.commit()
+    return WriteSummary(row.created, row.updated, len(items) - row.created - row.updated)

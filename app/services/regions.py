@@ -1,5 +1,7 @@
-"""Regions and their official figures."""
+"""Regions and their official figures: one at a time (PUT) and in batches (POST)."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -8,10 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import codes
+from app.auth import Actor
 from app.errors import Invalid, NotFound
-from app.schemas import FigureIn, RegionIn
+from app.schemas import FigureIn, FigureItemIn, RegionIn, RegionItemIn
+from app.services.bulk_input import BatchKind, ItemBatch, ItemProblem, WriteSummary
 from app.services.figures import store_steps
-from app.services.tallies import counts_through
+from app.services.tallies import counts_through_sql
 
 COLUMNS = "code, name, level, parent, daily_target, coverage_target, coverage_deadline"
 
@@ -140,30 +144,11 @@ async def put_figure(
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace the official figure of a region for a date."""
     await get_region(session, code)
-    # Count writers wait while this runs, so counts_through is exact when it is stored and
-    # every later count write sees the figure and keeps it exact.
-    await session.execute(text("LOCK TABLE counts IN SHARE MODE"))
-    through = (await counts_through(session, [code], day))[code]
-    row = (
-        await session.execute(
-            text(
-                """
-                INSERT INTO figures AS f (region, date, eligible, recorded, counts_through)
-                VALUES (:region, :date, :eligible, :recorded, :counts_through)
-                ON CONFLICT (region, date) DO UPDATE SET
-                    eligible = excluded.eligible, recorded = excluded.recorded,
-                    counts_through = excluded.counts_through, updated_at = now()
-                RETURNING date, eligible, recorded, (xmax = 0) AS created
-                """
-            ),
-            {"region": code, "date": day, "counts_through": through, **data.model_dump()},
-        )
-    ).one()
-    await store_steps(session, [code])
+    written = await _store_figures(
+        session, [FigureItemIn(region=code, date=day, **data.model_dump())]
+    )
     await session.commit()
-    body = dict(row._mapping)
-    created = bool(body.pop("created"))
-    return body, created
+    return {"date": day, **data.model_dump()}, written.created == 1
 
 
 async def delete_figure(session: AsyncSession, *, code: str, day: date) -> None:
@@ -176,3 +161,266 @@ async def delete_figure(session: AsyncSession, *, code: str, day: date) -> None:
         raise NotFound(f"region {code} has no figure dated {day}")
     await store_steps(session, [code])
     await session.commit()
+
+
+# Batches. Each write function takes the actor, and the regions a batch's items land in are
+# named by one function per kind (regions_lands_in, figures_land_in), so that a check of who
+# may write where is one line at the top of the write.
+
+REGION_BATCH = BatchKind(
+    member="regions",
+    model=RegionItemIn,
+    columns=("code", "name", "daily_target", "coverage_target", "coverage_deadline"),
+    required=2,
+    keys=("code",),
+    integers=frozenset({"daily_target"}),
+)
+FIGURE_BATCH = BatchKind(
+    member="figures",
+    model=FigureItemIn,
+    columns=("region", "date", "eligible", "recorded"),
+    required=4,
+    keys=("region", "date"),
+    integers=frozenset({"eligible", "recorded"}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionWrite:
+    """A region as a batch (or the area list) gives it."""
+
+    code: str
+    name: str
+    daily_target: int | None = None
+    coverage_target: Decimal | None = None
+    coverage_deadline: date | None = None
+
+
+def code_problem(code: str) -> str | None:
+    """Why `code` is not a Kemendagri code, or None when it is one."""
+    try:
+        codes.parse(code)
+    except codes.InvalidCode as error:
+        return error.detail
+    return None
+
+
+def region_problems(items: Sequence[tuple[int, str]], existing: set[str]) -> dict[int, str]:
+    """What is wrong with each (index, code) to be written, given the codes that exist: a
+    code that is no Kemendagri code, one given twice, or one whose parent is neither stored
+    nor in the same batch."""
+    problems: dict[int, str] = {}
+    first: dict[str, int] = {}
+    for index, code in items:
+        if (problem := code_problem(code)) is not None:
+            problems[index] = problem
+            continue
+        if code in first:
+            problems[index] = f"same code as item {first[code]}"
+        first.setdefault(code, index)
+    for index, code in items:
+        parent = codes.parse(code).parent if index not in problems else None
+        if parent is not None and parent not in existing and parent not in first:
+            problems[index] = f"the parent region {parent} does not exist"
+    return problems
+
+
+async def existing_codes(session: AsyncSession, candidates: Sequence[str]) -> set[str]:
+    rows = await session.scalars(
+        text("SELECT code FROM regions WHERE code = ANY(CAST(:codes AS text[]))"),
+        {"codes": list(candidates)},
+    )
+    return set(rows)
+
+
+def _upsert_regions_sql(*, names_only: bool) -> str:
+    """One statement for the whole batch. A parent may be in the same statement: the foreign
+    key is checked at its end. names_only (the area list's load) sets a new region's name
+    and renames an existing one, and leaves every target as an admin set it."""
+    if names_only:
+        assign = "name = excluded.name"
+        compared = "r.name IS DISTINCT FROM excluded.name"
+    else:
+        assign = """name = excluded.name, daily_target = excluded.daily_target,
+            coverage_target = excluded.coverage_target,
+            coverage_deadline = excluded.coverage_deadline"""
+        compared = """(r.name, r.daily_target, r.coverage_target, r.coverage_deadline)
+            IS DISTINCT FROM (excluded.name, excluded.daily_target, excluded.coverage_target,
+                              excluded.coverage_deadline)"""
+    return f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        CAST(:codes AS text[]), CAST(:names AS text[]), CAST(:levels AS text[]),
+        CAST(:depths AS smallint[]), CAST(:parents AS text[]), CAST(:lineages AS text[]),
+        CAST(:daily_targets AS int[]), CAST(:coverage_targets AS numeric[]),
+        CAST(:coverage_deadlines AS date[]))
+    AS i(code, name, level, depth, parent, lineage, daily_target, coverage_target,
+         coverage_deadline)
+),
+written AS (
+    INSERT INTO regions AS r
+        (code, name, level, depth, parent, lineage,
+         daily_target, coverage_target, coverage_deadline)
+    SELECT code, name, level, depth, parent, string_to_array(lineage, ' '),
+           daily_target, coverage_target, coverage_deadline
+    FROM input ORDER BY depth, code
+    ON CONFLICT (code) DO UPDATE SET {assign}, updated_at = now()
+    WHERE {compared}
+    RETURNING (xmax = 0) AS created
+)
+SELECT count(*) FILTER (WHERE created) AS created,
+       count(*) FILTER (WHERE NOT created) AS updated
+FROM written
+"""
+
+
+_UPSERT_REGIONS = text(_upsert_regions_sql(names_only=False))
+_NAME_REGIONS = text(_upsert_regions_sql(names_only=True))
+
+
+async def upsert_regions(
+    session: AsyncSession, items: Sequence[RegionWrite], *, names_only: bool
+) -> WriteSummary:
+    """Write checked regions (see region_problems) in one statement, in the caller's
+    transaction; `updated` counts the regions whose stored row changed."""
+    parsed = [codes.parse(item.code) for item in items]
+    row = (
+        await session.execute(
+            _NAME_REGIONS if names_only else _UPSERT_REGIONS,
+            {
+                "codes": [item.code for item in items],
+                "names": [item.name for item in items],
+                "levels": [code.level for code in parsed],
+                "depths": [code.depth for code in parsed],
+                "parents": [code.parent for code in parsed],
+                "lineages": [" ".join(code.lineage) for code in parsed],
+                "daily_targets": [item.daily_target for item in items],
+                "coverage_targets": [item.coverage_target for item in items],
+                "coverage_deadlines": [item.coverage_deadline for item in items],
+            },
+        )
+    ).one()
+    return WriteSummary(row.created, row.updated, len(items) - row.created - row.updated)
+
+
+def regions_lands_in(batch: ItemBatch[RegionItemIn]) -> list[str]:
+    """The regions a region batch writes: each item's own code."""
+    return sorted({item.code for _, item in batch.valid()})
+
+
+async def write_regions(
+    session: AsyncSession, *, actor: Actor, batch: ItemBatch[RegionItemIn]
+) -> WriteSummary:
+    """Create or replace every region of the batch (PUT's rules for each), all or nothing;
+    items may come in any order, a parent in the same batch as its children."""
+    valid = batch.valid()
+    parents = [parent for _, item in valid if (parent := _parent_or_none(item.code))]
+    problems = region_problems(
+        [(index, item.code) for index, item in valid], await existing_codes(session, parents)
+    )
+    batch.refuse_if_any(
+        [batch.problem(index, message) for index, message in problems.items()], "regions"
+    )
+    summary = await upsert_regions(
+        session,
+        [
+            RegionWrite(
+                item.code,
+                item.name,
+                item.daily_target,
+                item.coverage_target,
+                item.coverage_deadline,
+            )
+            for _, item in valid
+        ],
+        names_only=False,
+    )
+    await session.commit()
+    return summary
+
+
+def _parent_or_none(code: str) -> str | None:
+    return codes.parse(code).parent if codes.is_valid(code) else None
+
+
+# Each figure's counts_through is its region's subtree counts dated up to its date, read
+# from the summaries like counts_through() but for every item's own date at once.
+_UPSERT_FIGURES = text(
+    f"""
+WITH input AS (
+    SELECT * FROM unnest(CAST(:regions AS text[]), CAST(:dates AS date[]),
+                         CAST(:eligibles AS bigint[]), CAST(:recordeds AS bigint[]))
+        AS i(region, date, eligible, recorded)
+),
+written AS (
+    INSERT INTO figures AS f (region, date, eligible, recorded, counts_through)
+    SELECT i.region, i.date, i.eligible, i.recorded, {
+        counts_through_sql(
+            "i.region",
+            as_of="i.date",
+            month="CAST(date_trunc('month', i.date) AS date)",
+            month_end="CAST(date_trunc('month', i.date) + interval '1 month - 1 day' AS date)",
+        )
+    }
+    FROM input i ORDER BY i.region, i.date
+    ON CONFLICT (region, date) DO UPDATE SET
+        eligible = excluded.eligible, recorded = excluded.recorded,
+        counts_through = excluded.counts_through, updated_at = now()
+    WHERE (f.eligible, f.recorded) IS DISTINCT FROM (excluded.eligible, excluded.recorded)
+    RETURNING f.region, (xmax = 0) AS created
+)
+SELECT count(*) FILTER (WHERE created) AS created,
+       count(*) FILTER (WHERE NOT created) AS updated,
+       ARRAY(SELECT DISTINCT region FROM written) AS changed_regions
+FROM written
+"""
+)
+
+
+async def _store_figures(session: AsyncSession, items: Sequence[FigureItemIn]) -> WriteSummary:
+    """Write figures of existing regions and rebuild the steps of the regions they change,
+    in the caller's transaction."""
+    # Count writers wait while this runs, so counts_through is exact when it is stored and
+    # every later count write sees the figure and keeps it exact.
+    await session.execute(text("LOCK TABLE counts IN SHARE MODE"))
+    row = (
+        await session.execute(
+            _UPSERT_FIGURES,
+            {
+                "regions": [item.region for item in items],
+                "dates": [item.date for item in items],
+                "eligibles": [item.eligible for item in items],
+                "recordeds": [item.recorded for item in items],
+            },
+        )
+    ).one()
+    await store_steps(session, row.changed_regions)
+    return WriteSummary(row.created, row.updated, len(items) - row.created - row.updated)
+
+
+def figures_land_in(batch: ItemBatch[FigureItemIn]) -> list[str]:
+    """The regions a figure batch writes: each item's region."""
+    return sorted({item.region for _, item in batch.valid()})
+
+
+async def write_figures(
+    session: AsyncSession, *, actor: Actor, batch: ItemBatch[FigureItemIn]
+) -> WriteSummary:
+    """Create or replace every figure of the batch (PUT's rules for each), all or nothing."""
+    lands_in = figures_land_in(batch)
+    existing = await existing_codes(session, lands_in)
+    problems: list[ItemProblem] = []
+    first: dict[tuple[str, date], int] = {}
+    for index, item in batch.valid():
+        key = (item.region, item.date)
+        if (problem := code_problem(item.region)) is not None:
+            problems.append(batch.problem(index, problem))
+        elif item.region not in existing:
+            problems.append(batch.problem(index, f"no region {item.region}"))
+        elif key in first:
+            problems.append(batch.problem(index, f"same region and date as item {first[key]}"))
+        first.setdefault(key, index)
+    batch.refuse_if_any(problems, "figures")
+    summary = await _store_figures(session, [item for _, item in batch.valid()])
+    await session.commit()
+    return summary

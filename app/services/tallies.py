@@ -91,16 +91,20 @@ async def write_with_tallies(
     return rows
 
 
-def counts_through_sql(region: str) -> str:
+def counts_through_sql(
+    region: str, *, as_of: str = ":as_of", month: str = ":month", month_end: str = ":month_end"
+) -> str:
     """SQL for the subtree counts of the region named by the expression `region`, dated up to
-    :as_of, from the summaries alone: everything, less the months after the month of :as_of,
-    less the days after :as_of in its month. Its parameters: through_params(as_of)."""
+    `as_of`, from the summaries alone: everything, less the months after the month of as_of,
+    less the days after as_of in its month. By default its parameters are
+    through_params(as_of); `as_of`, `month` (its first day) and `month_end` may be other SQL
+    expressions instead."""
     return f"""(
     coalesce((SELECT sum(recordings) FROM region_totals t WHERE t.region = {region}), 0)
   - coalesce((SELECT sum(recordings) FROM region_months m
-              WHERE m.region = {region} AND m.month > :month), 0)
+              WHERE m.region = {region} AND m.month > {month}), 0)
   - coalesce((SELECT sum(recordings) FROM region_days d
-              WHERE d.region = {region} AND d.date > :as_of AND d.date <= :month_end), 0))"""
+              WHERE d.region = {region} AND d.date > {as_of} AND d.date <= {month_end}), 0))"""
 
 
 def through_params(as_of: date) -> dict[str, date]:
