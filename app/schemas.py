@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -103,9 +103,14 @@ class Out(BaseModel):
 # Tokens
 
 
+RegionCodeText = Annotated[Text, Field(max_length=20)]
+
+
 class TokenIn(In):
     role: Role
     office: Annotated[Text, Field(max_length=64)] | None = None
+    # The scope of an admin or viewer token; null: national.
+    region: RegionCodeText | None = None
     name: Annotated[Text, Field(max_length=200)] | None = None
 
 
@@ -114,6 +119,7 @@ class TokenCreatedOut(Out):
     token: str
     role: Role
     office: str | None
+    region: str | None
     name: str | None
     created_at: datetime
 
@@ -122,6 +128,7 @@ class TokenOut(Out):
     id: int
     role: Role
     office: str | None
+    region: str | None
     name: str | None
     created_at: datetime
     last_used_at: datetime | None
@@ -130,6 +137,51 @@ class TokenOut(Out):
 
 class TokenListOut(Out):
     tokens: list[TokenOut]
+
+
+class TokenIssueIn(In):
+    region: RegionCodeText
+    rotate: StrictBool = False
+
+
+class IssuedTokenOut(Out):
+    id: int
+    office: str
+    name: str
+    token: str
+    created_at: datetime
+
+
+class TokensIssuedOut(Out):
+    tokens: list[IssuedTokenOut]
+
+
+# The record of changes
+
+
+AuditKind = Literal["region", "figure", "office", "token", "target"]
+
+
+class AuditActorOut(Out):
+    token_id: int | None
+    role: str
+    name: str | None
+    region: str | None
+
+
+class AuditEventOut(Out):
+    at: datetime
+    actor: AuditActorOut
+    kind: AuditKind
+    key: str
+    action: Literal["created", "updated", "deleted", "revoked"]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditOut(Out):
+    events: list[AuditEventOut]
+    next_before: str | None
 
 
 # Regions and figures
