@@ -30,6 +30,8 @@ class Actor:
     name: str | None
     office_id: int | None = None
     office_code: str | None = None
+    # The region an admin or viewer token is scoped to (app/scopes.py); None: national.
+    region: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -85,7 +87,7 @@ _LOOKUP = text(
                     AND (last_used_at IS NULL OR last_used_at < :stale_before))
         RETURNING id, set_config('synchronous_commit', 'off', true)
     )
-    SELECT f.id, f.role, f.name, f.office_id, o.code AS office_code, f.revoked_at,
+    SELECT f.id, f.role, f.name, f.office_id, o.code AS office_code, f.region, f.revoked_at,
            EXISTS (SELECT 1 FROM touched) AS touched
     FROM found f LEFT JOIN offices o ON o.id = f.office_id
     """
@@ -144,7 +146,7 @@ async def _actor_for(
         return None
     if row.touched:
         await session.commit()
-    return Actor(row.id, row.role, row.name, row.office_id, row.office_code)
+    return Actor(row.id, row.role, row.name, row.office_id, row.office_code, row.region)
 
 
 OptionalActor = Annotated[Actor | None, Depends(authenticate)]

@@ -1,16 +1,18 @@
-"""The `rekam` command: serve, migrate, token create, import, regions load, offices create,
-demo."""
+"""The `rekam` command: serve, migrate, tokens (create, issue, list, revoke), import, regions
+load, offices create, demo."""
 
 import argparse
 import asyncio
+import csv
 import os
 import signal
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -18,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app import codes
 from app.auth import Actor
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import create_engine, create_session_factory, embedded_database_url
@@ -26,6 +29,8 @@ from app.schemas import OfficeKind
 
 T = TypeVar("T")
 CLI_ACTOR = Actor(token_id=None, role="admin", name="rekam import")
+# Who the record of changes names for token commands run on the server itself.
+TOKENS_ACTOR = Actor(token_id=None, role="admin", name="rekam tokens")
 
 
 class CommandError(Exception):
@@ -202,16 +207,118 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_token_create(args: argparse.Namespace) -> None:
-    from app.services.tokens import create_token
+    from app.services.tokens import CreatedToken, create_token
 
     settings = _settings()
     url = _database_url(settings)
 
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        return await create_token(session, role=args.role, office=args.office, name=args.name)
+    async def work(session: AsyncSession) -> CreatedToken:
+        return await create_token(
+            session,
+            actor=TOKENS_ACTOR,
+            role=args.role,
+            office=args.office,
+            region=args.region,
+            name=args.name,
+        )
 
     created = asyncio.run(_in_session(settings, url, work))
-    print(created["token"])
+    print(created.token)
+
+
+ISSUED_COLUMNS = ("office", "office_name", "region", "token")
+
+
+def _create_secret_file(path: Path) -> int:
+    """A new file only its owner can read, or a CommandError: an existing file is never
+    overwritten (it may hold the secrets of an earlier issue)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(f"{path} exists already: refusing to overwrite it") from None
+    except OSError as error:
+        raise CommandError(f"cannot create {path}: {error.strerror}") from None
+    os.fchmod(descriptor, 0o600)  # whatever the umask
+    return descriptor
+
+
+def cmd_tokens_issue(args: argparse.Namespace) -> None:
+    from app.csvcells import spreadsheet_safe
+    from app.services.tokens import IssuedToken, issue_tokens
+
+    settings = _settings()
+    url = _database_url(settings)
+    path = Path(args.out)
+    # Before anything is issued: secrets that cannot be written down would be lost.
+    descriptor = _create_secret_file(path)
+
+    async def work(session: AsyncSession) -> list[IssuedToken]:
+        return await issue_tokens(
+            session, actor=TOKENS_ACTOR, region=args.region, rotate=args.rotate
+        )
+
+    try:
+        issued = asyncio.run(_in_session(settings, url, work))
+    except BaseException:
+        os.close(descriptor)
+        path.unlink()
+        raise
+    with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(ISSUED_COLUMNS)
+        for token in issued:
+            writer.writerow(
+                [spreadsheet_safe(cell) for cell in (token.office, token.office_name, token.region)]
+                + [token.token]
+            )
+    print(f"issued {len(issued)} tokens into {path}")
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.isoformat(timespec="seconds")
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> None:
+    from app.services.tokens import TokenRow, list_tokens
+
+    settings = _settings()
+    url = _database_url(settings)
+    if args.region is not None:
+        codes.parse(args.region)
+
+    async def work(session: AsyncSession) -> list[TokenRow]:
+        return await list_tokens(session, within=args.region, live_only=True)
+
+    found = asyncio.run(_in_session(settings, url, work))
+    rows = [("id", "role", "office_or_scope", "name", "created", "last_used")]
+    rows += [
+        (
+            str(token.id),
+            token.role,
+            token.office or token.region or codes.NATION,
+            token.name or "-",
+            _when(token.created_at),
+            _when(token.last_used_at),
+        )
+        for token in found
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        padded = (cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
+        print("  ".join(padded) + "  " + row[-1])
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> None:
+    from app.services.tokens import revoke_tokens
+
+    settings = _settings()
+    url = _database_url(settings)
+
+    async def work(session: AsyncSession) -> int:
+        return await revoke_tokens(session, actor=TOKENS_ACTOR, token_ids=args.ids)
+
+    revoked = asyncio.run(_in_session(settings, url, work))
+    print(f"revoked {revoked} of {len(args.ids)} tokens (the others were revoked already)")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -335,13 +442,34 @@ def parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema to the latest")
     migrate.set_defaults(run=cmd_migrate)
 
-    token = commands.add_parser("token", help="manage API tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
+    # `rekam token create` is the older spelling, kept working.
+    tokens = commands.add_parser("tokens", aliases=["token"], help="manage API tokens")
+    token_commands = tokens.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token and print it")
     create.add_argument("--role", required=True, choices=["admin", "office", "viewer"])
     create.add_argument("--office")
+    create.add_argument(
+        "--region", help="the scope of an admin or viewer token (default: national)"
+    )
     create.add_argument("--name")
     create.set_defaults(run=cmd_token_create)
+    issue = token_commands.add_parser(
+        "issue", help="an office token for each active office under a region that has none"
+    )
+    issue.add_argument("--region", required=True, help="a region code: ID, 73, 73.71, ...")
+    issue.add_argument(
+        "--rotate", action="store_true", help="revoke every live office token there and issue anew"
+    )
+    issue.add_argument(
+        "--out", required=True, metavar="FILE.csv", help="a new file (mode 0600) for the secrets"
+    )
+    issue.set_defaults(run=cmd_tokens_issue)
+    listing = token_commands.add_parser("list", help="the live tokens, without secrets")
+    listing.add_argument("--region", help="only tokens of offices or scopes in this subtree")
+    listing.set_defaults(run=cmd_tokens_list)
+    revoke = token_commands.add_parser("revoke", help="revoke tokens by id")
+    revoke.add_argument("ids", nargs="+", type=int, metavar="ID")
+    revoke.set_defaults(run=cmd_tokens_revoke)
 
     imp = commands.add_parser(
         "import", help="import counts from a CSV (office,date,recordings[,note])"

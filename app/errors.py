@@ -44,6 +44,12 @@ class Forbidden(RekamError):
     status_code = 403
 
 
+class Conflict(RekamError):
+    """The request is valid, but the stored state forbids it (a region still in use)."""
+
+    status_code = 409
+
+
 class PreconditionFailed(RekamError):
     status_code = 412
 

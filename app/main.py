@@ -11,7 +11,18 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
-from app.api import counts, dashboard, docs, figures, offices, ops, progress, regions, tokens
+from app.api import (
+    audit,
+    counts,
+    dashboard,
+    docs,
+    figures,
+    offices,
+    ops,
+    progress,
+    regions,
+    tokens,
+)
 from app.auth import limits_for
 from app.config import Settings, get_settings
 from app.db import create_engine, create_session_factory
@@ -58,7 +69,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
     install_handlers(app)
-    for module in (ops, tokens, regions, figures, offices, counts, progress, dashboard):
+    for module in (ops, tokens, regions, figures, offices, counts, progress, audit, dashboard):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     if settings.docs_enabled:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -118,12 +119,16 @@ class Token(Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'office', 'viewer')", name="role"),
         CheckConstraint("(role = 'office') = (office_id IS NOT NULL)", name="office_role"),
+        # An office token is bound to its office; only admin and viewer tokens carry a scope.
+        CheckConstraint("role <> 'office' OR region IS NULL", name="office_unscoped"),
     )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     role: Mapped[str] = mapped_column(Text)
-    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
+    # The region an admin or viewer token is scoped to (app/scopes.py); null: national.
+    region: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = stamped_now()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -223,6 +228,39 @@ class FigureStep(Base):
     date: Mapped[date] = mapped_column(Date, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
     anchors: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEvent(Base):
+    """One change of a region, figure, office or token, written by the transaction that made
+    it (app/services/audit.py). Counts keep their own history in count_revisions."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('region', 'figure', 'office', 'token', 'target')", name="kind"),
+        CheckConstraint("action IN ('created', 'updated', 'deleted', 'revoked')", name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Null for the admin token from REKAM_ADMIN_TOKEN and the CLI, which have no row.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"))
+    actor_role: Mapped[str] = mapped_column(Text)
+    actor_name: Mapped[str | None] = mapped_column(Text)
+    actor_region: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    # The region the change lands in ('ID' for a national token), in byte order so that a
+    # subtree's prefix match (region LIKE '73.71.%') can use the index. No foreign key: the
+    # record of a deleted region outlives it.
+    region: Mapped[str] = mapped_column(Text(collation="C"))
+
+
+# The listing, newest first, for everyone and for one region's subtree.
+Index("ix_audit_events_at_id", AuditEvent.at, AuditEvent.id)
+Index("ix_audit_events_region_at_id", AuditEvent.region, AuditEvent.at, AuditEvent.id)
 
 
 class InstanceFlag(Base):

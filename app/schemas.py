@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -105,9 +105,14 @@ class Out(BaseModel):
 # Tokens
 
 
+RegionCodeText = Annotated[Text, Field(max_length=20)]
+
+
 class TokenIn(In):
     role: Role
     office: Annotated[Text, Field(max_length=64)] | None = None
+    # The scope of an admin or viewer token; null: national.
+    region: RegionCodeText | None = None
     name: Annotated[Text, Field(max_length=200)] | None = None
 
 
@@ -116,6 +121,7 @@ class TokenCreatedOut(Out):
     token: str
     role: Role
     office: str | None
+    region: str | None
     name: str | None
     created_at: datetime
 
@@ -124,6 +130,7 @@ class TokenOut(Out):
     id: int
     role: Role
     office: str | None
+    region: str | None
     name: str | None
     created_at: datetime
     last_used_at: datetime | None
@@ -132,6 +139,51 @@ class TokenOut(Out):
 
 class TokenListOut(Out):
     tokens: list[TokenOut]
+
+
+class TokenIssueIn(In):
+    region: RegionCodeText
+    rotate: StrictBool = False
+
+
+class IssuedTokenOut(Out):
+    id: int
+    office: str
+    name: str
+    token: str
+    created_at: datetime
+
+
+class TokensIssuedOut(Out):
+    tokens: list[IssuedTokenOut]
+
+
+# The record of changes
+
+
+AuditKind = Literal["region", "figure", "office", "token", "target"]
+
+
+class AuditActorOut(Out):
+    token_id: int | None
+    role: str
+    name: str | None
+    region: str | None
+
+
+class AuditEventOut(Out):
+    at: datetime
+    actor: AuditActorOut
+    kind: AuditKind
+    key: str
+    action: Literal["created", "updated", "deleted", "revoked"]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditOut(Out):
+    events: list[AuditEventOut]
+    next_before: str | None
 
 
 # Regions and figures
@@ -179,9 +231,6 @@ class FigureIn(In):
         if self.eligible is None and self.recorded is None:
             raise ValueError("at least one of eligible and recorded must be given")
         return self
-
-
-RegionCodeText = Annotated[Text, Field(max_length=20)]
 
 
 class RegionItemIn(RegionIn):

@@ -309,7 +309,7 @@ async def test_a_date_that_does_not_exist_says_so_the_same_way_everywhere(client
 async def test_405_lists_the_methods_of_the_path(client, tree):
     response = await client.post("/api/v1/regions/73.71", headers=ADMIN)
     assert_problem(response, 405)
-    assert set(response.headers["allow"].split(", ")) == {"GET", "PUT"}
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
 
     response = await client.patch(f"/api/v1/offices/MKS-01/counts/{today()}", headers=ADMIN)
     assert_problem(response, 405)

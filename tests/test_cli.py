@@ -160,6 +160,196 @@ async def test_token_create_with_an_unknown_role_is_refused(cli_database):
     assert "Traceback" not in result.stderr
 
 
+# tokens issue, list, revoke
+
+
+async def issue_offices(database_url: str, region: str, *offices: tuple[str, str]) -> None:
+    """Regions down to `region` and offices (code, name) in it."""
+    async with committed_client(database_url) as client:
+        parts = region.split(".")
+        for i in range(1, len(parts) + 1):
+            await client.put(
+                f"/api/v1/regions/{'.'.join(parts[:i])}", json={"name": "R"}, headers=ADMIN
+            )
+        for code, name in offices:
+            response = await client.put(
+                f"/api/v1/offices/{code}", json={"name": name, "region": region}, headers=ADMIN
+            )
+            assert response.status_code in (200, 201), response.text
+
+
+async def live_tokens(database_url: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return int(
+                await connection.scalar(
+                    text("SELECT count(*) FROM tokens WHERE revoked_at IS NULL")
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def read_csv(path) -> list[list[str]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+async def test_tokens_issue_writes_a_file_only_its_owner_reads(cli_database, tmp_path):
+    await issue_offices(
+        cli_database, "74.01.01", ("CLI-ISS-1", "Kantor Satu"), ("CLI-ISS-2", "=Dua")
+    )
+    out = tmp_path / "tokens.csv"
+
+    result = await rekam(
+        "tokens", "issue", "--region", "74.01", "--out", str(out), database_url=cli_database
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"issued 2 tokens into {out}"
+    assert out.stat().st_mode & 0o777 == 0o600
+    rows = read_csv(out)
+    assert rows[0] == ["office", "office_name", "region", "token"]
+    assert [row[:3] for row in rows[1:]] == [
+        ["CLI-ISS-1", "Kantor Satu", "74.01.01"],
+        ["CLI-ISS-2", "'=Dua", "74.01.01"],
+    ]
+    async with committed_client(cli_database) as client:
+        for row in rows[1:]:
+            own = await client.put(
+                f"/api/v1/offices/{row[0]}/counts/{today()}",
+                json={"recordings": 1},
+                headers=bearer(row[3]),
+            )
+            assert own.status_code == 201
+
+    again = await rekam(
+        "tokens",
+        "issue",
+        "--region",
+        "74.01",
+        "--out",
+        str(tmp_path / "again.csv"),
+        database_url=cli_database,
+    )
+    assert again.stdout.strip() == f"issued 0 tokens into {tmp_path / 'again.csv'}"
+    assert read_csv(tmp_path / "again.csv") == [["office", "office_name", "region", "token"]]
+
+
+async def test_tokens_issue_refuses_to_overwrite_before_issuing_anything(cli_database, tmp_path):
+    await issue_offices(cli_database, "74.02.01", ("CLI-OVW-1", "Satu"))
+    out = tmp_path / "tokens.csv"
+    out.write_text("earlier secrets\n")
+    before = await live_tokens(cli_database)
+
+    result = await rekam(
+        "tokens", "issue", "--region", "74.02", "--out", str(out), database_url=cli_database
+    )
+
+    assert result.returncode == 2
+    assert "refusing to overwrite" in result.stderr
+    assert out.read_text() == "earlier secrets\n"
+    assert await live_tokens(cli_database) == before
+
+
+async def test_tokens_issue_that_fails_leaves_no_file(cli_database, tmp_path):
+    out = tmp_path / "tokens.csv"
+
+    result = await rekam(
+        "tokens", "issue", "--region", "99.99", "--out", str(out), database_url=cli_database
+    )
+
+    assert result.returncode == 1
+    assert "99.99" in result.stderr
+    assert not out.exists()
+
+
+async def test_tokens_rotate_revokes_the_old_tokens(cli_database, tmp_path):
+    await issue_offices(cli_database, "74.03.01", ("CLI-ROT-1", "Satu"))
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    await rekam(
+        "tokens", "issue", "--region", "74.03", "--out", str(first), database_url=cli_database
+    )
+
+    result = await rekam(
+        "tokens",
+        "issue",
+        "--region",
+        "74.03",
+        "--rotate",
+        "--out",
+        str(second),
+        database_url=cli_database,
+    )
+
+    assert result.returncode == 0, result.stderr
+    (old,), (new,) = read_csv(first)[1:], read_csv(second)[1:]
+    async with committed_client(cli_database) as client:
+        assert (await client.get("/api/v1/regions/ID", headers=bearer(old[3]))).status_code == 401
+        assert (await client.get("/api/v1/regions/ID", headers=bearer(new[3]))).status_code == 200
+
+
+async def test_tokens_list_shows_the_live_tokens_of_a_region(cli_database, tmp_path):
+    await issue_offices(cli_database, "74.04.01", ("CLI-LST-1", "Satu"))
+    await rekam(
+        "tokens",
+        "issue",
+        "--region",
+        "74.04",
+        "--out",
+        str(tmp_path / "t.csv"),
+        database_url=cli_database,
+    )
+    scoped = await rekam(
+        "tokens",
+        "create",
+        "--role",
+        "viewer",
+        "--region",
+        "74.04",
+        "--name",
+        "wall",
+        database_url=cli_database,
+    )
+    assert scoped.returncode == 0, scoped.stderr
+
+    result = await rekam("tokens", "list", "--region", "74.04", database_url=cli_database)
+
+    assert result.returncode == 0, result.stderr
+    header, *rows = [line.split() for line in result.stdout.splitlines()]
+    assert header == ["id", "role", "office_or_scope", "name", "created", "last_used"]
+    assert [(row[1], row[2]) for row in rows] == [("office", "CLI-LST-1"), ("viewer", "74.04")]
+    assert rows[0][-1] == "-"  # never used
+    everything = await rekam("tokens", "list", database_url=cli_database)
+    assert len(everything.stdout.splitlines()) > len(rows) + 1
+
+
+async def test_tokens_revoke_revokes_every_id_or_none(cli_database, tmp_path):
+    await issue_offices(cli_database, "74.05.01", ("CLI-REV-1", "Satu"), ("CLI-REV-2", "Dua"))
+    out = tmp_path / "t.csv"
+    await rekam(
+        "tokens", "issue", "--region", "74.05", "--out", str(out), database_url=cli_database
+    )
+    listed = await rekam("tokens", "list", "--region", "74.05", database_url=cli_database)
+    ids = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
+
+    unknown = await rekam("tokens", "revoke", ids[0], "999999", database_url=cli_database)
+    revoked = await rekam("tokens", "revoke", *ids, database_url=cli_database)
+
+    assert unknown.returncode == 1
+    assert "999999" in unknown.stderr
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip().startswith("revoked 2 of 2")
+    async with committed_client(cli_database) as client:
+        for row in read_csv(out)[1:]:
+            assert (
+                await client.get("/api/v1/regions/ID", headers=bearer(row[3]))
+            ).status_code == 401
+
+
 # import
 
 

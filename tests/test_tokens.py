@@ -24,7 +24,7 @@ async def test_admin_creates_viewer_token_and_sees_its_secret(client):
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "token", "role", "office", "name", "created_at"}
+    assert set(body) == {"id", "token", "role", "office", "region", "name", "created_at"}
     assert body["role"] == "viewer"
     assert body["office"] is None
     assert body["name"] == "wall"
@@ -128,6 +128,7 @@ async def test_only_a_hash_of_the_secret_is_stored(client, db):
         "secret_hash",
         "role",
         "office_id",
+        "region",
         "name",
         "created_at",
         "last_used_at",
@@ -156,6 +157,7 @@ async def test_admin_lists_tokens_without_secrets(client):
                 "id": viewer["id"],
                 "role": "viewer",
                 "office": None,
+                "region": None,
                 "name": None,
                 "created_at": viewer["created_at"],
                 "last_used_at": None,
@@ -165,6 +167,7 @@ async def test_admin_lists_tokens_without_secrets(client):
                 "id": clerk["id"],
                 "role": "office",
                 "office": "MKS-01",
+                "region": None,
                 "name": "clerk",
                 "created_at": clerk["created_at"],
                 "last_used_at": None,

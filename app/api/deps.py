@@ -78,6 +78,7 @@ _MEANINGS = {
     408: "The body did not arrive in time",
     403: "The token lacks the right",
     404: "No such resource",
+    409: "The stored state forbids it (see detail)",
     412: "If-Match does not match the stored version",
     413: "Body or batch too large",
     415: "Unsupported media type",

@@ -39,11 +39,11 @@ async def put_office(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
-    _: Admin,
+    actor: Admin,
 ) -> OfficeOut:
     """Create (201) or replace (200) an office."""
     office, created = await offices.put_office(
-        session, code=code, data=body, default_timezone=settings.timezone
+        session, actor=actor, code=code, data=body, default_timezone=settings.timezone
     )
     set_created(response, created)
     return OfficeOut.model_validate(office)

@@ -1,6 +1,14 @@
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import API_ERRORS, DatePath, RegionCode, RegionQuery, bulk_body, set_created
+from app.api.deps import (
+    API_ERRORS,
+    DatePath,
+    RegionCode,
+    RegionQuery,
+    bulk_body,
+    error_responses,
+    set_created,
+)
 from app.auth import Admin, Reader
 from app.bodies import ApiRoute, media_type
 from app.codes import NATION
@@ -42,12 +50,19 @@ async def post_regions(
 
 @router.put("/{code}", responses={201: {"model": RegionOut}})
 async def put_region(
-    code: RegionCode, body: RegionIn, session: SessionDep, response: Response, _: Admin
+    code: RegionCode, body: RegionIn, session: SessionDep, response: Response, actor: Admin
 ) -> RegionOut:
     """Create (201) or replace (200) a region; its parent must exist."""
-    region, created = await regions.put_region(session, code=code, data=body)
+    region, created = await regions.put_region(session, actor=actor, code=code, data=body)
     set_created(response, created)
     return RegionOut.model_validate(region)
+
+
+@router.delete("/{code}", status_code=204, responses=error_responses(409))
+async def delete_region(code: RegionCode, session: SessionDep, actor: Admin) -> Response:
+    """Delete a region with no regions under it, no offices, figures or tokens (409 else)."""
+    await regions.delete_region(session, actor=actor, code=code)
+    return Response(status_code=204)
 
 
 @router.get("/{code}")
@@ -72,10 +87,10 @@ async def put_figure(
     body: FigureIn,
     session: SessionDep,
     response: Response,
-    _: Admin,
+    actor: Admin,
 ) -> FigureOut:
     """Record (201) or revise (200) an official figure, as of the end of that date."""
-    figure, created = await regions.put_figure(session, code=code, day=date, data=body)
+    figure, created = await regions.put_figure(session, actor=actor, code=code, day=date, data=body)
     set_created(response, created)
     return FigureOut.model_validate(figure)
 
@@ -88,8 +103,8 @@ async def list_figures(code: RegionCode, session: SessionDep, _: Reader) -> Figu
 
 @router.delete("/{code}/figures/{date}", status_code=204)
 async def delete_figure(
-    code: RegionCode, date: DatePath, session: SessionDep, _: Admin
+    code: RegionCode, date: DatePath, session: SessionDep, actor: Admin
 ) -> Response:
     """Delete an official figure."""
-    await regions.delete_figure(session, code=code, day=date)
+    await regions.delete_figure(session, actor=actor, code=code, day=date)
     return Response(status_code=204)

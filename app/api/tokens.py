@@ -6,7 +6,13 @@ from app.api.deps import API_ERRORS
 from app.auth import Admin
 from app.bodies import ApiRoute
 from app.db import SessionDep
-from app.schemas import TokenCreatedOut, TokenIn, TokenListOut
+from app.schemas import (
+    TokenCreatedOut,
+    TokenIn,
+    TokenIssueIn,
+    TokenListOut,
+    TokensIssuedOut,
+)
 from app.services import tokens
 
 router = APIRouter(
@@ -15,22 +21,33 @@ router = APIRouter(
 
 
 @router.post("", status_code=201)
-async def create_token(body: TokenIn, session: SessionDep, _: Admin) -> TokenCreatedOut:
+async def create_token(body: TokenIn, session: SessionDep, actor: Admin) -> TokenCreatedOut:
     """Create a token; its secret is shown in this response only."""
-    created = await tokens.create_token(session, role=body.role, office=body.office, name=body.name)
-    return TokenCreatedOut.model_validate(created)
+    created = await tokens.create_token(
+        session, actor=actor, role=body.role, office=body.office, region=body.region, name=body.name
+    )
+    return TokenCreatedOut.model_validate(created._asdict())
+
+
+@router.post("/issue", status_code=201)
+async def issue_tokens(body: TokenIssueIn, session: SessionDep, actor: Admin) -> TokensIssuedOut:
+    """One office token for each active office at or under a region that has none (with
+    rotate: a new one for each, its old ones revoked); the secrets are shown this once."""
+    issued = await tokens.issue_tokens(session, actor=actor, region=body.region, rotate=body.rotate)
+    return TokensIssuedOut.model_validate({"tokens": [token._asdict() for token in issued]})
 
 
 @router.get("")
-async def list_tokens(session: SessionDep, _: Admin) -> TokenListOut:
-    """Every token, without secrets."""
-    return TokenListOut.model_validate({"tokens": await tokens.list_tokens(session)})
+async def list_tokens(session: SessionDep, actor: Admin) -> TokenListOut:
+    """Every token the caller administers, without secrets."""
+    found = await tokens.list_tokens(session, within=actor.region)
+    return TokenListOut.model_validate({"tokens": [token._asdict() for token in found]})
 
 
 @router.delete("/{token_id}", status_code=204)
 async def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: Admin
+    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, actor: Admin
 ) -> Response:
     """Revoke a token: it gets 401 from then on."""
-    await tokens.revoke_token(session, token_id=token_id)
+    await tokens.revoke_tokens(session, actor=actor, token_ids=[token_id])
     return Response(status_code=204)

@@ -15,6 +15,7 @@ from app.auth import Actor
 from app.clock import now, today_in
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed, excerpt
 from app.schemas import CountIn, parse_date, read_date
+from app.scopes import outside_scope
 from app.services.offices import OfficeRow, check_code, get_office, lock_offices
 from app.services.tallies import tally_statement, write_with_tallies
 
@@ -180,8 +181,19 @@ def edit_window_start(office: OfficeRow, edit_window_days: int) -> date:
 
 
 def permission_problem(actor: Actor, office_code: str) -> str | None:
+    """Whether an office token may write this office, known before any office is read."""
     if actor.role == "office" and actor.office_code != office_code:
         return f"this token may only write counts of office {actor.office_code}"
+    return None
+
+
+def scope_problem(actor: Actor, office: OfficeRow) -> str | None:
+    """Whether a scoped admin may write this office's counts (its region from lock_offices)."""
+    if actor.region is not None and outside_scope(actor, office.region):
+        return (
+            f"this token is scoped to region {actor.region}: office {office.code} is in "
+            f"region {office.region}, outside it"
+        )
     return None
 
 
@@ -264,6 +276,9 @@ async def put_count(
         office = offices.get(office_code)
         if office is None:
             raise NotFound(f"no office {office_code}")
+        problem = scope_problem(actor, office)
+        if problem:
+            raise Forbidden(problem)
         day = parse_date(day_text)
         problem = window_problem(actor, office, day, edit_window_days)
         if problem:
@@ -334,9 +349,30 @@ async def write_batch(
     codes = {item.office for item in parsed.values()}
     if actor.role == "office" and actor.office_code is not None:
         codes.add(actor.office_code)
+    if actor.region is not None:
+        # A scoped admin may not write an item outside its scope, valid or not.
+        codes |= {e.office for e in early_errors if e.office is not None}
 
     async def attempt() -> dict[str, int]:
         offices = await lock_offices(session, sorted(codes))
+        if actor.region is not None:
+            out_of_scope = [
+                error(index, item, problem)
+                for index, item in parsed.items()
+                if item.office in offices
+                and (problem := scope_problem(actor, offices[item.office]))
+            ]
+            out_of_scope += [
+                ItemError(e.index, e.office, e.date, problem, e.line)
+                for e in early_errors
+                if e.office in offices and (problem := scope_problem(actor, offices[e.office]))
+            ]
+            if out_of_scope:
+                raise Forbidden(
+                    f"this token is scoped to region {actor.region} and may not write every "
+                    "count in the batch; nothing was written",
+                    errors=[e.as_json() for e in sorted(out_of_scope, key=lambda e: e.index)],
+                )
         outside = [
             error(index, item, problem)
             for index, item in parsed.items()
@@ -412,6 +448,9 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
         offices = await lock_offices(session, [office])
         if office not in offices:
             raise NotFound(f"no office {office}")
+        problem = scope_problem(actor, offices[office])
+        if problem:
+            raise Forbidden(problem)
         params = {"office_id": offices[office].id, "date": day, **_actor_params(actor)}
         (deleted,) = await write_with_tallies(session, _DELETE, params)
         if not deleted.deleted:

@@ -143,14 +143,16 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
     deadline = today + timedelta(days=365)
     await put_region(
         session,
+        actor=DEMO_ACTOR,
         code="ID",
         data=RegionIn(
             name="Indonesia", coverage_target=Decimal("0.95"), coverage_deadline=deadline
         ),
     )
-    await put_region(session, code="73", data=RegionIn(name="Sulawesi Selatan"))
+    await put_region(session, actor=DEMO_ACTOR, code="73", data=RegionIn(name="Sulawesi Selatan"))
     await put_region(
         session,
+        actor=DEMO_ACTOR,
         code=CITY,
         data=RegionIn(
             name="Kota Makassar",
@@ -161,6 +163,7 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
     )
     await put_office(
         session,
+        actor=DEMO_ACTOR,
         code=DUKCAPIL,
         default_timezone=TIMEZONE,
         data=OfficeIn(
@@ -176,11 +179,13 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
     ):
         await put_region(
             session,
+            actor=DEMO_ACTOR,
             code=kecamatan_code(number),
             data=RegionIn(name=kecamatan.name, daily_target=daily_target),
         )
         await put_office(
             session,
+            actor=DEMO_ACTOR,
             code=kecamatan.office,
             default_timezone=TIMEZONE,
             data=OfficeIn(
@@ -192,6 +197,7 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
         )
     await put_figure(
         session,
+        actor=DEMO_ACTOR,
         code=CITY,
         day=figure_day,
         data=FigureIn(eligible=ELIGIBLE, recorded=RECORDED_AT_START),
@@ -199,7 +205,7 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
     # The city's figure stands for the whole city; these only give each row of its
     # children table a coverage of its own.
     for code, figure in kecamatan_figures().items():
-        await put_figure(session, code=code, day=figure_day, data=figure)
+        await put_figure(session, actor=DEMO_ACTOR, code=code, day=figure_day, data=figure)
     summary = await write_batch(
         session,
         actor=DEMO_ACTOR,

@@ -12,6 +12,9 @@ from app import codes
 from app.auth import Actor
 from app.errors import Invalid, NotFound
 from app.schemas import OfficeIn, OfficeItemIn
+from app.scopes import check_scope
+from app.services import audit
+from app.services.audit import Change
 from app.services.bulk_input import BatchKind, ItemBatch, ItemProblem, WriteSummary
 from app.services.regions import code_problem, existing_codes, get_region
 from app.services.tallies import tally_statement, write_with_tallies
@@ -77,6 +80,7 @@ _LOCK = text(
     """
 )
 _GET = text(f"SELECT id, {COLUMNS} FROM offices WHERE code = :code")
+_STATE = text(f"SELECT {COLUMNS} FROM offices WHERE code = :code")
 
 
 async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, OfficeRow]:
@@ -131,9 +135,11 @@ async def move_tallies(session: AsyncSession, moves: Sequence[OfficeMove]) -> No
 
 
 async def put_office(
-    session: AsyncSession, *, code: str, data: OfficeIn, default_timezone: str
+    session: AsyncSession, *, actor: Actor, code: str, data: OfficeIn, default_timezone: str
 ) -> tuple[dict[str, Any], bool]:
-    """Create or replace an office; moving it to another region moves its counts' tallies."""
+    """Create or replace an office; moving it to another region moves its counts' tallies.
+    A scoped admin neither moves an office out of its subtree nor takes one in."""
+    check_scope(actor, [data.region])
     check_code(code)
     if codes.parse(data.region).level == "nation":
         raise Invalid("an office belongs to a province or a region under one, not to ID")
@@ -147,6 +153,10 @@ async def put_office(
     existing = await lock_offices(session, [code])
     values = data.model_dump() | {"code": code, "timezone": data.timezone or default_timezone}
     previous = existing.get(code)
+    before = None
+    if previous is not None:
+        check_scope(actor, [previous.region])
+        before = dict((await session.execute(_STATE, {"code": code})).one()._mapping)
     if previous is not None and previous.region != data.region:
         await move_tallies(session, [OfficeMove(previous.id, previous.region, data.region)])
     row = (
@@ -165,8 +175,14 @@ async def put_office(
             values,
         )
     ).one()
+    after = dict(row._mapping)
+    if before is None:
+        changes = [Change("office", code, "created", None, after, data.region)]
+    else:
+        changes = audit.update("office", code, before, after, data.region)
+    await audit.record(session, actor=actor, changes=changes)
     await session.commit()
-    return dict(row._mapping), previous is None
+    return after, previous is None
 
 
 OFFICE_BATCH = BatchKind(
@@ -226,6 +242,7 @@ async def write_offices(
     offices_land_in(batch, stored), are known before any item is checked."""
     valid = batch.valid()
     stored = await lock_offices(session, sorted({item.code for _, item in valid}))
+    check_scope(actor, offices_land_in(batch, stored))
     regions = await existing_codes(session, [item.region for _, item in valid])
     problems: list[ItemProblem] = []
     first: dict[str, int] = {}

@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import codes
 from app.auth import Actor
-from app.errors import Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.schemas import FigureIn, FigureItemIn, RegionIn, RegionItemIn
+from app.scopes import check_scope
+from app.services import audit
+from app.services.audit import Change
 from app.services.bulk_input import BatchKind, ItemBatch, ItemProblem, WriteSummary
 from app.services.figures import store_steps
 from app.services.tallies import counts_through_sql
@@ -87,10 +90,29 @@ async def list_children(session: AsyncSession, *, parent: str) -> list[dict[str,
     return (await get_region_and_children(session, parent)).children
 
 
+# What a region's record holds (level and parent follow from the code).
+_STATE = "name, daily_target, coverage_target, coverage_deadline"
+_LOCK_REGION = text(f"SELECT {_STATE} FROM regions WHERE code = :code FOR UPDATE")
+
+
+def region_changes(
+    code: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[Change]:
+    """The record of a region written, or deleted (after None). An update that changes only
+    targets is of kind `target`; one that changes the name is of kind `region`."""
+    if before is None:
+        return [Change("region", code, "created", None, after, code)]
+    if after is None:
+        return [Change("region", code, "deleted", before, None, code)]
+    kind: audit.Kind = "target" if before["name"] == after["name"] else "region"
+    return audit.update(kind, code, before, after, code)
+
+
 async def put_region(
-    session: AsyncSession, *, code: str, data: RegionIn
+    session: AsyncSession, *, actor: Actor, code: str, data: RegionIn
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace a region; its parent must exist already."""
+    check_scope(actor, [code])
     parsed = codes.parse(code)
     if parsed.parent is not None:
         found = await session.scalar(
@@ -98,6 +120,7 @@ async def put_region(
         )
         if found is None:
             raise Invalid(f"the parent region {parsed.parent} does not exist")
+    locked = (await session.execute(_LOCK_REGION, {"code": code})).one_or_none()
     row = (
         await session.execute(
             text(
@@ -124,10 +147,63 @@ async def put_region(
             },
         )
     ).one()
-    await session.commit()
     body = dict(row._mapping)
     created = bool(body.pop("created"))
+    after = {column: body[column] for column in _STATE.split(", ")}
+    before = None if locked is None else dict(locked._mapping)
+    await audit.record(session, actor=actor, changes=region_changes(code, before, after))
+    await session.commit()
     return body, created
+
+
+_BLOCKERS = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM regions WHERE parent = :code) AS regions,
+           EXISTS (SELECT 1 FROM offices WHERE region = :code) AS offices,
+           EXISTS (SELECT 1 FROM figures WHERE region = :code) AS figures,
+           EXISTS (SELECT 1 FROM tokens WHERE region = :code) AS tokens
+    """
+)
+_BLOCKER_NAMES = {
+    "regions": "regions under it",
+    "offices": "offices",
+    "figures": "official figures",
+    "tokens": "tokens scoped to it",
+}
+# A region without offices below it has only zero rows in the summaries: they go with it.
+_DELETE_REGION = text(
+    """
+    WITH days AS (DELETE FROM region_days WHERE region = :code),
+         months AS (DELETE FROM region_months WHERE region = :code),
+         totals AS (DELETE FROM region_totals WHERE region = :code),
+         steps AS (DELETE FROM figure_steps WHERE region = :code)
+    DELETE FROM regions WHERE code = :code
+    """
+)
+
+
+async def delete_region(session: AsyncSession, *, actor: Actor, code: str) -> None:
+    """Delete a region that nothing refers to: no regions under it, no offices (so no
+    counts), no figures and no tokens scoped to it (409 otherwise)."""
+    # A scoped admin keeps its own region: it deletes only strictly below it.
+    check_scope(actor, [code], strictly_below=actor.region is not None)
+    codes.parse(code)
+    if code == codes.NATION:
+        raise Conflict("the nation (ID) is always there; it cannot be deleted")
+    # Writers that would attach something to the region wait on this lock, so the checks
+    # below still hold when the region goes.
+    locked = (await session.execute(_LOCK_REGION, {"code": code})).one_or_none()
+    if locked is None:
+        raise NotFound(f"no region {code}")
+    blockers = (await session.execute(_BLOCKERS, {"code": code})).one()._mapping
+    found = [name for column, name in _BLOCKER_NAMES.items() if blockers[column]]
+    if found:
+        raise Conflict(f"region {code} still has {', '.join(found)}; nothing was deleted")
+    await session.execute(_DELETE_REGION, {"code": code})
+    await audit.record(
+        session, actor=actor, changes=region_changes(code, dict(locked._mapping), None)
+    )
+    await session.commit()
 
 
 async def list_figures(session: AsyncSession, *, code: str) -> list[dict[str, Any]]:
@@ -139,27 +215,56 @@ async def list_figures(session: AsyncSession, *, code: str) -> list[dict[str, An
     return [dict(row._mapping) for row in rows]
 
 
+def figure_key(code: str, day: date) -> str:
+    return f"{code}/{day.isoformat()}"
+
+
+_LOCK_FIGURE = text(
+    "SELECT eligible, recorded FROM figures WHERE region = :region AND date = :date FOR UPDATE"
+)
+
+
 async def put_figure(
-    session: AsyncSession, *, code: str, day: date, data: FigureIn
+    session: AsyncSession, *, actor: Actor, code: str, day: date, data: FigureIn
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace the official figure of a region for a date."""
+    check_scope(actor, [code])
     await get_region(session, code)
+    # Counts first, then the figure's row: the order every figure writer takes them in, so a
+    # count write (which updates figures) cannot deadlock with this one.
+    await session.execute(text("LOCK TABLE counts IN SHARE MODE"))
+    locked = (await session.execute(_LOCK_FIGURE, {"region": code, "date": day})).one_or_none()
     written = await _store_figures(
         session, [FigureItemIn(region=code, date=day, **data.model_dump())]
     )
+    after = {"eligible": data.eligible, "recorded": data.recorded}
+    key = figure_key(code, day)
+    if locked is None:
+        changes = [Change("figure", key, "created", None, after, code)]
+    else:
+        changes = audit.update("figure", key, dict(locked._mapping), after, code)
+    await audit.record(session, actor=actor, changes=changes)
     await session.commit()
     return {"date": day, **data.model_dump()}, written.created == 1
 
 
-async def delete_figure(session: AsyncSession, *, code: str, day: date) -> None:
+async def delete_figure(session: AsyncSession, *, actor: Actor, code: str, day: date) -> None:
+    check_scope(actor, [code])
     await get_region(session, code)
-    result = await session.execute(
-        text("DELETE FROM figures WHERE region = :region AND date = :date RETURNING 1"),
-        {"region": code, "date": day},
-    )
-    if result.first() is None:
+    gone = (
+        await session.execute(
+            text(
+                "DELETE FROM figures WHERE region = :region AND date = :date"
+                " RETURNING eligible, recorded"
+            ),
+            {"region": code, "date": day},
+        )
+    ).one_or_none()
+    if gone is None:
         raise NotFound(f"region {code} has no figure dated {day}")
     await store_steps(session, [code])
+    change = Change("figure", figure_key(code, day), "deleted", dict(gone._mapping), None, code)
+    await audit.record(session, actor=actor, changes=[change])
     await session.commit()
 
 
@@ -313,6 +418,7 @@ async def write_regions(
 ) -> WriteSummary:
     """Create or replace every region of the batch (PUT's rules for each), all or nothing;
     items may come in any order, a parent in the same batch as its children."""
+    check_scope(actor, regions_lands_in(batch))
     valid = batch.valid()
     parents = [parent for _, item in valid if (parent := _parent_or_none(item.code))]
     problems = region_problems(
@@ -408,6 +514,7 @@ async def write_figures(
 ) -> WriteSummary:
     """Create or replace every figure of the batch (PUT's rules for each), all or nothing."""
     lands_in = figures_land_in(batch)
+    check_scope(actor, lands_in)
     existing = await existing_codes(session, lands_in)
     problems: list[ItemProblem] = []
     first: dict[tuple[str, date], int] = {}
