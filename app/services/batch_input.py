@@ -1,7 +1,6 @@
 """Turn a batch body (JSON or CSV) into count writes, naming every item that cannot be read."""
 
 import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from app.bodies import parse_json as parse_json_body
 from app.csvcells import unquote_cell
 from app.errors import Invalid, TooLarge
 from app.schemas import BatchItemIn
-from app.services.bulk_input import csv_delimiter, csv_problem, int_or_text, validation_message
+from app.services.bulk_input import csv_problem, csv_reader, int_or_text, validation_message
 from app.services.counts import CountWrite, ItemError
 
 _ITEMS = TypeAdapter(list[BatchItemIn])
@@ -111,13 +110,7 @@ def _columns(header: list[str] | None) -> list[str]:
 def parse_csv(body: bytes, max_batch: int) -> Batch:
     """CSV with the header office,date,recordings[,region][,note] (counts.csv as exported);
     `line` counts the header as line 1."""
-    try:
-        content = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid("the CSV must be UTF-8") from None
-    reader = csv.reader(
-        io.StringIO(content, newline=""), delimiter=csv_delimiter(content), strict=True
-    )
+    reader = csv_reader(body)
     line = 1
     try:
         columns = _columns(next(reader, None))

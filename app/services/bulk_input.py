@@ -25,6 +25,17 @@ def validation_message(errors: list[Any]) -> str:
     )
 
 
+def csv_reader(body: bytes) -> Any:
+    """A strict reader of a UTF-8 CSV body (a BOM tolerated), `,` or `;` separated."""
+    try:
+        content = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("the CSV must be UTF-8") from None
+    return csv.reader(
+        io.StringIO(content, newline=""), delimiter=csv_delimiter(content), strict=True
+    )
+
+
 def csv_delimiter(content: str) -> str:
     """`;` for a file saved by a spreadsheet in a locale whose decimal mark is the comma."""
     first_line = content.split("\n", 1)[0]
@@ -182,13 +193,7 @@ def _cell(kind: BatchKind[Any], column: str, value: str) -> Any:
 
 def parse_csv(kind: BatchKind[M], body: bytes, max_batch: int) -> ItemBatch[M]:
     """An empty cell is an omitted member: null, or the member's stated default."""
-    try:
-        content = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid("the CSV must be UTF-8") from None
-    reader = csv.reader(
-        io.StringIO(content, newline=""), delimiter=csv_delimiter(content), strict=True
-    )
+    reader = csv_reader(body)
     line = 1
     raw_items: list[Any] = []
     lines: list[int] = []
