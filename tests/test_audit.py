@@ -232,3 +232,36 @@ async def test_only_admins_read_the_record(client):
 
     assert (await client.get(AUDIT, headers=viewer)).status_code == 403
     assert (await client.get(AUDIT)).status_code == 401
+
+
+async def test_batches_are_on_record_item_by_item(client, db):
+    await region_path(client, "73")
+    regions = {
+        "regions": [{"code": "73.71", "name": "KOTA MAKASSAR"}, {"code": "73.72", "name": "P"}]
+    }
+    assert (await client.post("/api/v1/regions", json=regions, headers=ADMIN)).status_code == 200
+    regions["regions"][1]["name"] = "KOTA PAREPARE"
+    assert (await client.post("/api/v1/regions", json=regions, headers=ADMIN)).status_code == 200
+    offices = {"offices": [{"code": "MKS-01", "name": "Mariso", "region": "73.71"}]}
+    assert (await client.post("/api/v1/offices", json=offices, headers=ADMIN)).status_code == 200
+    offices["offices"][0]["region"] = "73.72"
+    assert (await client.post("/api/v1/offices", json=offices, headers=ADMIN)).status_code == 200
+    figures = {"figures": [{"region": "73.71", "date": "2019-02-14", "eligible": 981654}]}
+    assert (await client.post("/api/v1/figures", json=figures, headers=ADMIN)).status_code == 200
+    before = await event_count(db)
+    # The same figures again change nothing, and record nothing.
+    assert (await client.post("/api/v1/figures", json=figures, headers=ADMIN)).status_code == 200
+    assert await event_count(db) == before
+
+    seen = [(e["kind"], e["key"], e["action"]) for e in await events(client)]
+
+    assert seen[:6] == [
+        ("figure", "73.71/2019-02-14", "created"),
+        ("office", "MKS-01", "updated"),
+        ("office", "MKS-01", "created"),
+        ("region", "73.72", "updated"),
+        ("region", "73.72", "created"),
+        ("region", "73.71", "created"),
+    ]
+    moved = (await events(client, kind="office"))[0]
+    assert (moved["before"]["region"], moved["after"]["region"]) == ("73.71", "73.72")

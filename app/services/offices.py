@@ -81,6 +81,13 @@ _LOCK = text(
 )
 _GET = text(f"SELECT id, {COLUMNS} FROM offices WHERE code = :code")
 _STATE = text(f"SELECT {COLUMNS} FROM offices WHERE code = :code")
+_STATES = text(f"SELECT {COLUMNS} FROM offices WHERE code = ANY(CAST(:codes AS text[]))")
+
+
+async def _office_states(session: AsyncSession, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """The recorded state of each of these offices that exists (as put_office records it)."""
+    rows = await session.execute(_STATES, {"codes": codes})
+    return {row.code: dict(row._mapping) for row in rows}
 
 
 async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, OfficeRow]:
@@ -264,6 +271,8 @@ async def write_offices(
         first.setdefault(item.code, index)
     batch.refuse_if_any(problems, "offices")
     items = [item for _, item in valid]
+    # The offices are locked already (lock_offices above).
+    before = await _office_states(session, [item.code for item in items])
     await move_tallies(
         session,
         [
@@ -287,5 +296,17 @@ async def write_offices(
             },
         )
     ).one()
+    after = await _office_states(session, [item.code for item in items])
+    changes: list[Change] = []
+    for item in items:
+        if item.code not in before:
+            changes.append(
+                Change("office", item.code, "created", None, after[item.code], item.region)
+            )
+        else:
+            changes += audit.update(
+                "office", item.code, before[item.code], after[item.code], item.region
+            )
+    await audit.record(session, actor=actor, changes=changes)
     await session.commit()
     return WriteSummary(row.created, row.updated, len(items) - row.created - row.updated)

@@ -93,6 +93,36 @@ async def list_children(session: AsyncSession, *, parent: str) -> list[dict[str,
 # What a region's record holds (level and parent follow from the code).
 _STATE = "name, daily_target, coverage_target, coverage_deadline"
 _LOCK_REGION = text(f"SELECT {_STATE} FROM regions WHERE code = :code FOR UPDATE")
+_REGION_STATES = text(
+    f"SELECT code, {_STATE} FROM regions WHERE code = ANY(CAST(:codes AS text[])) FOR UPDATE"
+)
+_FIGURE_STATES = text(
+    """
+    SELECT f.region, f.date, f.eligible, f.recorded
+    FROM figures f
+    JOIN unnest(CAST(:regions AS text[]), CAST(:dates AS date[])) AS k(region, date)
+      ON f.region = k.region AND f.date = k.date
+    FOR UPDATE OF f
+    """
+)
+
+
+async def _region_states(session: AsyncSession, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """The recorded state of each of these regions that exists, locked until commit."""
+    rows = await session.execute(_REGION_STATES, {"codes": codes})
+    return {row.code: {k: v for k, v in row._mapping.items() if k != "code"} for row in rows}
+
+
+async def _figure_states(
+    session: AsyncSession, keys: list[tuple[str, date]]
+) -> dict[tuple[str, date], dict[str, Any]]:
+    """The recorded state of each of these figures that exists, locked until commit."""
+    rows = await session.execute(
+        _FIGURE_STATES, {"regions": [r for r, _ in keys], "dates": [d for _, d in keys]}
+    )
+    return {
+        (row.region, row.date): {"eligible": row.eligible, "recorded": row.recorded} for row in rows
+    }
 
 
 def region_changes(
@@ -427,6 +457,8 @@ async def write_regions(
     batch.refuse_if_any(
         [batch.problem(index, message) for index, message in problems.items()], "regions"
     )
+    written = [item.code for _, item in valid]
+    before = await _region_states(session, written)
     summary = await upsert_regions(
         session,
         [
@@ -440,6 +472,16 @@ async def write_regions(
             for _, item in valid
         ],
         names_only=False,
+    )
+    after = await _region_states(session, written)
+    await audit.record(
+        session,
+        actor=actor,
+        changes=[
+            change
+            for code in written
+            for change in region_changes(code, before.get(code), after[code])
+        ],
     )
     await session.commit()
     return summary
@@ -528,6 +570,20 @@ async def write_figures(
             problems.append(batch.problem(index, f"same region and date as item {first[key]}"))
         first.setdefault(key, index)
     batch.refuse_if_any(problems, "figures")
-    summary = await _store_figures(session, [item for _, item in batch.valid()])
+    items = [item for _, item in batch.valid()]
+    # Counts first, then the figures' rows, as put_figure takes them.
+    await session.execute(text("LOCK TABLE counts IN SHARE MODE"))
+    before = await _figure_states(session, [(item.region, item.date) for item in items])
+    summary = await _store_figures(session, items)
+    changes: list[Change] = []
+    for item in items:
+        event_key = figure_key(item.region, item.date)
+        after = {"eligible": item.eligible, "recorded": item.recorded}
+        previous = before.get((item.region, item.date))
+        if previous is None:
+            changes.append(Change("figure", event_key, "created", None, after, item.region))
+        else:
+            changes += audit.update("figure", event_key, previous, after, item.region)
+    await audit.record(session, actor=actor, changes=changes)
     await session.commit()
     return summary
