@@ -435,3 +435,14 @@ async def test_load_names_a_directory_without_the_files(onboarding_database, tmp
 
     assert result.returncode == 1
     assert result.stderr == f"rekam: {tmp_path} has no provinces.csv\n"
+
+
+async def test_a_load_is_on_record_and_a_second_one_adds_nothing(db):
+    await load(db, under="73")
+    created = await db.scalar(
+        text("SELECT count(*) FROM audit_events WHERE kind = 'region' AND action = 'created'")
+    )
+    await load(db, under="73")
+
+    assert created == 338
+    assert await db.scalar(text("SELECT count(*) FROM audit_events")) == created

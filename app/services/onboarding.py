@@ -21,7 +21,12 @@ from app.names import display_name
 from app.schemas import OfficeItemIn, OfficeKind
 from app.services.bulk_input import ItemBatch, WriteSummary
 from app.services.offices import write_offices
-from app.services.regions import RegionWrite, existing_codes, region_problems, upsert_regions
+from app.services.regions import (
+    RegionWrite,
+    existing_codes,
+    region_problems,
+    upsert_regions_on_record,
+)
 
 # The list's files, by level, with the column that names each row's parent.
 LIST_FILES = (
@@ -139,8 +144,8 @@ async def load_regions(
             {"depth": deepest, "under": under, "listed": [r.code for r in part]},
         )
     )
-    written = await upsert_regions(
-        session, [RegionWrite(r.code, r.name) for r in part], names_only=True
+    written = await upsert_regions_on_record(
+        session, actor=actor, items=[RegionWrite(r.code, r.name) for r in part], names_only=True
     )
     if dry_run:
         await session.rollback()

@@ -457,11 +457,10 @@ async def write_regions(
     batch.refuse_if_any(
         [batch.problem(index, message) for index, message in problems.items()], "regions"
     )
-    written = [item.code for _, item in valid]
-    before = await _region_states(session, written)
-    summary = await upsert_regions(
+    summary = await upsert_regions_on_record(
         session,
-        [
+        actor=actor,
+        items=[
             RegionWrite(
                 item.code,
                 item.name,
@@ -473,6 +472,17 @@ async def write_regions(
         ],
         names_only=False,
     )
+    await session.commit()
+    return summary
+
+
+async def upsert_regions_on_record(
+    session: AsyncSession, *, actor: Actor, items: Sequence[RegionWrite], names_only: bool
+) -> WriteSummary:
+    """upsert_regions, with an event for each region it created or changed."""
+    written = [item.code for item in items]
+    before = await _region_states(session, written)
+    summary = await upsert_regions(session, items, names_only=names_only)
     after = await _region_states(session, written)
     await audit.record(
         session,
@@ -483,7 +493,6 @@ async def write_regions(
             for change in region_changes(code, before.get(code), after[code])
         ],
     )
-    await session.commit()
     return summary
 
 
