@@ -265,3 +265,8 @@ async def test_batches_are_on_record_item_by_item(client, db):
     ]
     moved = (await events(client, kind="office"))[0]
     assert (moved["before"]["region"], moved["after"]["region"]) == ("73.71", "73.72")
+
+
+async def test_an_empty_region_is_not_the_default(client):
+    response = await client.get(AUDIT, params={"region": ""}, headers=ADMIN)
+    assert response.status_code == 422

@@ -316,6 +316,13 @@ async def test_405_lists_the_methods_of_the_path(client, tree):
     assert set(response.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
 
 
+async def test_405_never_lists_a_method_of_a_path_that_only_looks_alike(client):
+    # /tokens/issue is not /tokens/{token_id}: its DELETE is not this path's.
+    response = await client.get("/api/v1/tokens/issue", headers=ADMIN)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "POST"
+
+
 async def test_an_unknown_path_is_a_problem_too(client):
     assert_problem(await client.get("/api/v1/nothing-here", headers=ADMIN), 404)
 

@@ -34,7 +34,7 @@ async def list_audit(
 ) -> AuditOut:
     """Changes of regions, targets, figures, offices and tokens in a region's subtree
     (default: the caller's scope), newest first; `from` and `to` are days in REKAM_TIMEZONE."""
-    region = region or scope_of(actor)
+    region = scope_of(actor) if region is None else region
     codes.parse(region)
     # A scoped admin reads the record of its own subtree only.
     check_scope(actor, [region])

@@ -44,7 +44,7 @@ async def list_tokens(session: SessionDep, actor: Admin) -> TokenListOut:
     return TokenListOut.model_validate({"tokens": [token._asdict() for token in found]})
 
 
-@router.delete("/{token_id}", status_code=204)
+@router.delete("/{token_id:int}", status_code=204)
 async def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, actor: Admin
 ) -> Response:
