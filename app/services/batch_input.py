@@ -1,6 +1,5 @@
 """Turn a batch body (JSON or CSV) into count writes, naming every item that cannot be read."""
 
-import csv
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,7 @@ from app.bodies import parse_json as parse_json_body
 from app.csvcells import unquote_cell
 from app.errors import Invalid, TooLarge
 from app.schemas import BatchItemIn
-from app.services.bulk_input import csv_problem, csv_reader, int_or_text, validation_message
+from app.services.bulk_input import csv_records, int_or_text, validation_message
 from app.services.counts import CountWrite, ItemError
 
 _ITEMS = TypeAdapter(list[BatchItemIn])
@@ -110,33 +109,21 @@ def _columns(header: list[str] | None) -> list[str]:
 def parse_csv(body: bytes, max_batch: int) -> Batch:
     """CSV with the header office,date,recordings[,region][,note] (counts.csv as exported);
     `line` counts the header as line 1."""
-    reader = csv_reader(body)
-    line = 1
-    try:
-        columns = _columns(next(reader, None))
-        raw_items: list[Any] = []
-        lines: list[int] = []
-        line = reader.line_num + 1
-        for row in reader:
-            start, line = line, reader.line_num + 1
-            if not row or row == [""]:
-                continue
-            if len(raw_items) >= max_batch:
-                raise TooLarge(f"a batch holds at most {max_batch} counts")
-            lines.append(start)
-            if len(row) != len(columns):
-                raw_items.append({"__row__": row})
-                continue
-            item: dict[str, Any] = dict(zip(columns, row, strict=True))
-            item["recordings"] = int_or_text(item["recordings"])
-            for optional in OPTIONAL_COLUMNS:
-                if item.get(optional) == "":
-                    item[optional] = None
-            if item.get("note") is not None:
-                item["note"] = unquote_cell(item["note"])
-            raw_items.append(item)
-    except csv.Error as error:
-        raise csv_problem(error, line) from None
+    columns, records = csv_records(body, _columns, max_batch, "counts")
+    raw_items: list[Any] = []
+    lines = [line for line, _ in records]
+    for _, row in records:
+        if len(row) != len(columns):
+            raw_items.append({"__row__": row})
+            continue
+        item: dict[str, Any] = dict(zip(columns, row, strict=True))
+        item["recordings"] = int_or_text(item["recordings"])
+        for optional in OPTIONAL_COLUMNS:
+            if item.get(optional) == "":
+                item[optional] = None
+        if item.get("note") is not None:
+            item["note"] = unquote_cell(item["note"])
+        raw_items.append(item)
     _check_size(len(raw_items), max_batch)
     batch = _validate(raw_items, lines)
     for index, raw in enumerate(raw_items):

@@ -6,7 +6,7 @@ that cannot be read are named in `problems` with their index and, in CSV, their 
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -191,36 +191,43 @@ def _cell(kind: BatchKind[Any], column: str, value: str) -> Any:
     return value
 
 
-def parse_csv(kind: BatchKind[M], body: bytes, max_batch: int) -> ItemBatch[M]:
-    """An empty cell is an omitted member: null, or the member's stated default."""
+def csv_records(
+    body: bytes, header: Callable[[list[str] | None], list[str]], max_batch: int, what: str
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The columns `header` reads from the first row, and every other row that is not blank
+    with the line it starts on (the header is line 1); 413 past max_batch rows."""
     reader = csv_reader(body)
     line = 1
-    raw_items: list[Any] = []
-    lines: list[int] = []
+    records: list[tuple[int, list[str]]] = []
     try:
-        columns = _header(kind, next(reader, None))
+        columns = header(next(reader, None))
         line = reader.line_num + 1
         for row in reader:
             start, line = line, reader.line_num + 1
             if not row or row == [""]:
                 continue
-            if len(raw_items) >= max_batch:
-                raise TooLarge(f"a batch holds at most {max_batch} {kind.member}")
-            lines.append(start)
-            named = dict(zip(columns, row, strict=False))
-            if len(row) != len(columns):
-                named["__fields__"] = f"expected {len(columns)} fields, found {len(row)}"
-                raw_items.append(named)
-                continue
-            raw_items.append(
-                {
-                    column: _cell(kind, column, value)
-                    for column, value in named.items()
-                    if value != ""
-                }
-            )
+            if len(records) >= max_batch:
+                raise TooLarge(f"a batch holds at most {max_batch} {what}")
+            records.append((start, row))
     except csv.Error as error:
         raise csv_problem(error, line) from None
+    return columns, records
+
+
+def parse_csv(kind: BatchKind[M], body: bytes, max_batch: int) -> ItemBatch[M]:
+    """An empty cell is an omitted member: null, or the member's stated default."""
+    columns, records = csv_records(body, lambda found: _header(kind, found), max_batch, kind.member)
+    raw_items: list[Any] = []
+    lines = [line for line, _ in records]
+    for _, row in records:
+        named = dict(zip(columns, row, strict=False))
+        if len(row) != len(columns):
+            named["__fields__"] = f"expected {len(columns)} fields, found {len(row)}"
+            raw_items.append(named)
+            continue
+        raw_items.append(
+            {column: _cell(kind, column, value) for column, value in named.items() if value != ""}
+        )
     _check_size(kind, len(raw_items), max_batch)
     return _validate(kind, raw_items, lines)
 
