@@ -5,7 +5,7 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
@@ -78,6 +78,19 @@ class RateLimited(RekamError):
 class Unavailable(RekamError):
     status_code = 503
     headers = {"Retry-After": RETRY_AFTER_SECONDS}
+
+
+# Every conditional read revalidates before use (app/etags.py).
+CACHE_CONTROL = "no-cache"
+
+
+class NotModified(Exception):
+    """A conditional read the client already has (app/etags.py): 304, no body. Not an
+    error, but raised so that the body's query never runs."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(tag)
+        self.tag = tag
 
 
 PROBLEM_JSON = "application/problem+json"
@@ -205,7 +218,13 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, detail, headers)
 
 
+async def _not_modified(_: Request, error: Exception) -> Response:
+    assert isinstance(error, NotModified)
+    return Response(status_code=304, headers={"ETag": error.tag, "Cache-Control": CACHE_CONTROL})
+
+
 def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(NotModified, _not_modified)
     app.add_exception_handler(RekamError, _rekam_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -205,6 +205,22 @@ class RegionTotal(Base):
     recordings: Mapped[int] = mapped_column(BigInteger)
 
 
+class RegionVersion(Base):
+    """How often the data a region's reads depend on has changed, kept by triggers in the
+    writing transaction (migrations/versions/*_region_versions.py): `subtree` counts writes
+    of counts, figures, offices and regions anywhere under the region (itself included),
+    `own` writes of the region's own record (name, targets), which its descendants inherit.
+    Nation and province rows are spread over SHARDS rows by office like the tallies, so the
+    whole country does not queue on one row. Sums only grow, so a sum is a version."""
+
+    __tablename__ = "region_versions"
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    subtree: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    own: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
 class ReportDay(Base):
     """How many counts are dated one day, nationwide: the nation's reporting starts from it
     instead of reading the day's counts (services/progress.py)."""

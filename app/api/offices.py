@@ -5,6 +5,7 @@ from app.auth import Admin, Reader
 from app.bodies import ApiRoute, media_type
 from app.config import SettingsDep
 from app.db import SessionDep
+from app.etags import conditional
 from app.schemas import BatchOut, OfficeBatchIn, OfficeIn, OfficeListOut, OfficeOut
 from app.services import bulk_input, offices
 
@@ -56,8 +57,11 @@ async def get_office(code: OfficeCode, session: SessionDep, _: Reader) -> Office
 
 
 @router.get("")
-async def list_offices(session: SessionDep, _: Reader, region: RegionQuery = "ID") -> OfficeListOut:
+async def list_offices(
+    request: Request, response: Response, session: SessionDep, _: Reader, region: RegionQuery = "ID"
+) -> OfficeListOut:
     """Offices in a region or anywhere under it, by code."""
+    await conditional(request, response, session, region)
     return OfficeListOut.model_validate(
         {"offices": await offices.list_offices(session, region=region)}
     )

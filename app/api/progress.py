@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app import codes
@@ -20,6 +20,7 @@ from app.clock import default_range, today_in
 from app.config import SettingsDep
 from app.db import SessionDep, SessionFactoryDep
 from app.errors import Invalid
+from app.etags import conditional
 from app.schemas import IsoDate, OfficeProgressOut, ProgressOut, SeriesOut
 from app.services import export, progress
 from app.services.offices import get_office
@@ -51,6 +52,8 @@ def series_range(start: date | None, end: date | None, today: date) -> tuple[dat
 
 @router.get("/progress/{code}")
 async def region_progress(
+    request: Request,
+    response: Response,
     code: RegionCode,
     session: SessionDep,
     settings: SettingsDep,
@@ -61,12 +64,15 @@ async def region_progress(
     """Coverage, the day, the trailing window, the target and reporting of a region."""
     as_of = as_of or today_in(settings.timezone)
     trailing_window_start(as_of, days)
+    await conditional(request, response, session, code, as_of, days)
     body = await progress.region_progress(session, code=code, as_of=as_of, days=days)
     return ProgressOut.model_validate(body)
 
 
 @router.get("/progress/{code}/series")
 async def region_series(
+    request: Request,
+    response: Response,
     code: RegionCode,
     session: SessionDep,
     settings: SettingsDep,
@@ -77,18 +83,28 @@ async def region_series(
 ) -> SeriesOut:
     """Recordings per day, ISO week or month, with recorded and coverage at each end."""
     start, end = series_range(start, end, today_in(settings.timezone))
+    await conditional(request, response, session, code, start, end, bucket)
     body = await progress.region_series(session, code=code, start=start, end=end, bucket=bucket)
     return SeriesOut.model_validate(body)
 
 
 @router.get("/offices/{code}/progress")
 async def office_progress(
-    code: OfficeCode, session: SessionDep, _: Reader, as_of: AsOf = None, days: Days = 7
+    request: Request,
+    response: Response,
+    code: OfficeCode,
+    session: SessionDep,
+    _: Reader,
+    as_of: AsOf = None,
+    days: Days = 7,
 ) -> OfficeProgressOut:
     """An office's day, trailing window, total and last report."""
     office = await get_office(session, code)
     as_of = as_of or today_in(office["timezone"])
     trailing_window_start(as_of, days)
+    # The office's region's version: it changes with the office and its counts (and, more
+    # often than needed, with its neighbours').
+    await conditional(request, response, session, office["region"], code, as_of, days)
     body = await progress.office_progress(session, office=office, as_of=as_of, days=days)
     return OfficeProgressOut.model_validate(body)
 

@@ -14,6 +14,7 @@ from app.bodies import ApiRoute, media_type
 from app.codes import NATION
 from app.config import SettingsDep
 from app.db import SessionDep
+from app.etags import conditional
 from app.schemas import (
     BatchOut,
     FigureIn,
@@ -73,9 +74,14 @@ async def get_region(code: RegionCode, session: SessionDep, _: Reader) -> Region
 
 @router.get("")
 async def list_regions(
-    session: SessionDep, _: Reader, parent: RegionQuery = NATION
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: Reader,
+    parent: RegionQuery = NATION,
 ) -> RegionListOut:
     """The direct children of a region (default ID), by code."""
+    await conditional(request, response, session, parent)
     children = await regions.list_children(session, parent=parent)
     return RegionListOut.model_validate({"regions": children})
 
