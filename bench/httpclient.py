@@ -85,6 +85,17 @@ class Connection:
         status, payload = await self.send_raw(request)
         return status, payload, time.perf_counter() - started
 
+    async def timed_with_headers(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """(status, body, the response's headers by lower-case name)."""
+        self.keep_headers = True
+        status, payload = await self.request(method, path, headers)
+        return status, payload, self.last_headers
+
+    keep_headers = False
+    last_headers: dict[str, str] = {}
+
     async def _read_response(self, reader: asyncio.StreamReader) -> tuple[int, bytes]:
         head = await reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -95,9 +106,12 @@ class Connection:
         length = None
         chunked = False
         close = False
+        seen: dict[str, str] = {}
         for line in header_lines:
             name, _, value = line.partition(":")
             name = name.strip().lower()
+            if self.keep_headers:
+                seen[name] = value.strip()
             if name == "content-length":
                 length = int(value)
             elif name == "transfer-encoding" and "chunked" in value.lower():
@@ -120,6 +134,7 @@ class Connection:
             close = True
         if close:
             await self.close()
+        self.last_headers = seen
         return status, body
 
     async def close(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import batch, memory, onboarding, profiling, progress, put, report, ryw
+from bench import batch, crowd, memory, onboarding, profiling, progress, put, report, ryw
 from bench.clock import today
 from bench.context import Context
 from bench.dataset import SMOKE, Dataset, ensure_dataset
@@ -209,6 +209,7 @@ async def _measure(
     results["batch"] = await batch.measure(ctx)
     results["progress"] = await progress.measure(ctx)
     results["ryw"] = await ryw.measure(ctx)
+    results["crowd"] = await crowd.measure(ctx)
     checks.extend(
         f"Spot check after every write: {line}" for line in await spot_check(ctx, "after")
     )

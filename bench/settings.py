@@ -34,6 +34,14 @@ class Profile:
     ryw_seconds: int = 30
     ryw_connections: int = 8
     profile_seconds: int = 12
+    # The crowd (bench/crowd.py): 25,000 readers revalidating every 60 s, compressed to a
+    # 60 s run in which the whole nation's offices post their day (the real window is 2 h).
+    crowd_readers: int = 25_000
+    crowd_interval: float = 60.0
+    crowd_seconds: float = 60.0
+    crowd_window: float = 60.0
+    crowd_connections: int = 64
+    crowd_ratio_seconds: float = 5.0
 
 
 FULL_PROFILE = Profile("full", FULL, "rekam_bench", BENCH)
@@ -53,6 +61,12 @@ SMOKE_PROFILE = Profile(
     naive_calls=1,
     ryw_seconds=4,
     profile_seconds=3,
+    crowd_readers=50,
+    crowd_interval=1.0,
+    crowd_seconds=3.0,
+    crowd_window=2.0,
+    crowd_connections=4,
+    crowd_ratio_seconds=1.0,
 )
 
 
