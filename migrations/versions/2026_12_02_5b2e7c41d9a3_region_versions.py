@@ -38,50 +38,60 @@ $$;
 # Statement-level triggers with transition tables: a batch of 7,800 counts bumps each
 # lineage row once, not once a count. PostgreSQL gives a trigger one event when it has
 # transition tables, hence one trigger per event.
+# Each trigger gathers the (region, key) pairs of the old and the new rows and bumps them in
+# one ordered statement, so a trigger never holds some rows while it waits for earlier ones.
 FUNCTIONS = {
     "counts": """
     IF TG_OP <> 'DELETE' THEN
-        PERFORM bump_region_versions(array_agg(o.region), array_agg(o.id))
-        FROM (SELECT DISTINCT office_id FROM new_rows) n JOIN offices o ON o.id = n.office_id;
+        keys := keys || ARRAY(SELECT DISTINCT office_id FROM new_rows);
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        PERFORM bump_region_versions(array_agg(o.region), array_agg(o.id))
-        FROM (SELECT DISTINCT office_id FROM old_rows) d JOIN offices o ON o.id = d.office_id;
+        keys := keys || ARRAY(SELECT DISTINCT office_id FROM old_rows);
     END IF;
+    PERFORM bump_region_versions(array_agg(o.region), array_agg(o.id))
+    FROM offices o WHERE o.id = ANY(keys);
     """,
     "offices": """
     IF TG_OP <> 'DELETE' THEN
-        PERFORM bump_region_versions(array_agg(region), array_agg(id)) FROM new_rows;
+        codes := codes || ARRAY(SELECT region FROM new_rows);
+        keys := keys || ARRAY(SELECT id FROM new_rows);
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        PERFORM bump_region_versions(array_agg(region), array_agg(id)) FROM old_rows;
+        codes := codes || ARRAY(SELECT region FROM old_rows);
+        keys := keys || ARRAY(SELECT id FROM old_rows);
     END IF;
+    PERFORM bump_region_versions(codes, keys);
     """,
     # counts_through is the tallies' business (the count write bumps already): only a change
     # of what was published counts here, so a count write does not queue on shard 0.
     "figures": """
     IF TG_OP = 'UPDATE' THEN
-        PERFORM bump_region_versions(array_agg(n.region), array_agg(0))
-        FROM new_rows n JOIN old_rows o ON o.region = n.region AND o.date = n.date
-        WHERE (n.eligible, n.recorded) IS DISTINCT FROM (o.eligible, o.recorded);
+        codes := ARRAY(
+            SELECT n.region FROM new_rows n
+            JOIN old_rows o ON o.region = n.region AND o.date = n.date
+            WHERE (n.eligible, n.recorded) IS DISTINCT FROM (o.eligible, o.recorded));
     ELSIF TG_OP = 'INSERT' THEN
-        PERFORM bump_region_versions(array_agg(region), array_agg(0)) FROM new_rows;
+        codes := ARRAY(SELECT region FROM new_rows);
     ELSE
-        PERFORM bump_region_versions(array_agg(region), array_agg(0)) FROM old_rows;
+        codes := ARRAY(SELECT region FROM old_rows);
     END IF;
+    PERFORM bump_region_versions(codes, array_fill(0, ARRAY[cardinality(codes)]));
     """,
     # A region's record (name, targets) is read by its descendants too: `own`. Its subtree
     # and its parent's (a children listing) change with it; a deleted region's parent's too.
+    # The subtree bump takes the region's own row (a region is in its lineage) in order
+    # first; `own` is then added to rows already held.
     "regions": """
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO region_versions AS v (region, shard, subtree, own)
-        SELECT code, 0, 0, 1 FROM new_rows ORDER BY code
-        ON CONFLICT (region, shard) DO UPDATE SET own = v.own + 1;
-        PERFORM bump_region_versions(array_agg(code), array_agg(0)) FROM new_rows;
+        codes := codes || ARRAY(SELECT code FROM new_rows);
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        PERFORM bump_region_versions(array_agg(coalesce(parent, code)), array_agg(0))
-        FROM old_rows;
+        codes := codes || ARRAY(SELECT coalesce(parent, code) FROM old_rows);
+    END IF;
+    PERFORM bump_region_versions(codes, array_fill(0, ARRAY[cardinality(codes)]));
+    IF TG_OP <> 'DELETE' THEN
+        UPDATE region_versions v SET own = v.own + 1
+        FROM new_rows n WHERE v.region = n.code AND v.shard = 0;
     END IF;
     """,
 }
@@ -100,6 +110,7 @@ def upgrade() -> None:
     for table, body in FUNCTIONS.items():
         op.execute(
             f"CREATE FUNCTION {table}_versions() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"DECLARE codes text[] := '{{}}'; keys integer[] := '{{}}';\n"
             f"BEGIN\n{body}\n    RETURN NULL;\nEND\n$$;"
         )
         for event, tables in (
