@@ -150,9 +150,7 @@ class ServeServer(Server):
         with self.log_path.open("wb") as out:
             self.process = subprocess.Popen(
                 [
-                    sys.executable,
-                    "-m",
-                    "app.cli",
+                    str(Path(sys.executable).parent / "rekam"),
                     "serve",
                     "--port",
                     str(self.port),

@@ -118,7 +118,10 @@ class Connection:
                 chunked = True
             elif name == "connection" and value.strip().lower() == "close":
                 close = True
-        if chunked:
+        if status in (204, 304) or status < 200:
+            # No body, whatever the headers say (RFC 9112, 6.3): a 304 has no Content-Length.
+            body = b""
+        elif chunked:
             body = b""
             while True:
                 size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
