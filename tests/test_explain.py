@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from app.main import create_app
 from tests.conftest import ADMIN, make_client, settings_for

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from tests.conftest import ADMIN
 from tests.helpers import bearer, new_token
 from tests.progress_helpers import batch, figure, office, regions
-from tests.test_quality import D, SPLIT, count, flags, window
+from tests.test_quality import SPLIT, D, count, flags, window
 from tests.test_scopes import scoped_admin
 
 CHECKS = "/api/v1/quality/checks"
@@ -39,7 +39,8 @@ async def test_a_checked_flag_carries_its_check_and_unchecked_hides_it(client, d
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["value"] == 17001 and body["region"] == "73.71.01"
+    assert body["value"] == 17001
+    assert body["region"] == "73.71.01"
     assert body["checked"]["note"] == "a mobile unit visited"
     assert body["checked"]["by"] == {"token_id": None, "role": "admin", "name": "REKAM_ADMIN_TOKEN"}
     [flag] = await flags(client, kinds="outlier")
@@ -72,10 +73,12 @@ async def test_a_checked_flag_carries_its_check_and_unchecked_hides_it(client, d
     again = await put_check(
         client, kind="outlier", office="OF-1", date=str(D), note="a mobile unit visited"
     )
-    assert again.status_code == 200 and again.json()["checked"] == body["checked"]
+    assert again.status_code == 200
+    assert again.json()["checked"] == body["checked"]
     assert await stored(db) == before
     renoted = await put_check(client, kind="outlier", office="OF-1", date=str(D), note="ok")
-    assert renoted.status_code == 200 and renoted.json()["checked"]["note"] == "ok"
+    assert renoted.status_code == 200
+    assert renoted.json()["checked"]["note"] == "ok"
     assert await stored(db) == (before[0], before[1] + 1)
 
 
