@@ -202,20 +202,25 @@ class RegionIn(In):
         return self
 
 
-class RegionOut(Out):
+class Named(Out):
+    """A region as it appears in any response: its stored name, and the name as shown."""
+
     code: str
     name: str
     level: str
-    parent: str | None
-    daily_target: int | None
-    coverage_target: CoverageTarget | None
-    coverage_deadline: date | None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def display_name(self) -> str:
         """The name as shown: the list's capitals in title case (app/names.py)."""
         return display_name(self.name)
+
+
+class RegionOut(Named):
+    parent: str | None
+    daily_target: int | None
+    coverage_target: CoverageTarget | None
+    coverage_deadline: date | None
 
 
 class RegionListOut(Out):
@@ -389,10 +394,8 @@ class MetaOut(Out):
 # Progress
 
 
-class RegionRefOut(Out):
-    code: str
-    name: str
-    level: str
+class RegionRefOut(Named):
+    pass
 
 
 class DayOut(Out):
@@ -432,10 +435,7 @@ class ReportingOut(Out):
     missing_total: int
 
 
-class ChildProgressOut(Out):
-    code: str
-    name: str
-    level: str
+class ChildProgressOut(Named):
     eligible: int | None
     recorded: int
     coverage: float | None

@@ -463,3 +463,26 @@ async def test_usable_at_360_pixels_without_sideways_scrolling(
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     assert console.errors == []
     await close(page)
+
+
+async def test_names_in_the_lists_capitals_are_shown_in_title_case(browser, dashboard):
+    # A regency as the official list writes it: the page shows its display name everywhere.
+    async with httpx.AsyncClient(base_url=dashboard.base_url, headers=ADMIN, timeout=30) as http:
+        created = await http.put("/api/v1/regions/73.72", json={"name": "KOTA PAREPARE"})
+        assert created.status_code == 201, created.text
+        try:
+            page, console = await open_page(browser, dashboard)
+
+            await goto(page, dashboard, "/region/73", "Sulawesi Selatan")
+            link = page.get_by_role("link", name="Kota Parepare", exact=True)
+            assert await link.count() == 1
+            await link.click()
+            await wait_ready(page, "Kota Parepare")
+
+            assert "Kota Parepare" in await text_of(page, "breadcrumbs")
+            assert "KOTA PAREPARE" not in await page.locator("body").inner_text()
+            assert console.errors == []
+            await close(page)
+        finally:
+            deleted = await http.delete("/api/v1/regions/73.72")
+            assert deleted.status_code == 204, deleted.text

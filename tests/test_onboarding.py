@@ -235,6 +235,23 @@ async def test_region_responses_carry_the_display_name(client, db):
     assert children.json()["regions"][0]["display_name"] == "Kota Makassar"
 
 
+async def test_progress_and_series_carry_the_display_name(client, db):
+    await load(db, under="73.71")
+
+    province = (await client.get("/api/v1/progress/73", headers=ADMIN)).json()
+    city = (await client.get("/api/v1/progress/73.71", headers=ADMIN)).json()
+    series = (await client.get("/api/v1/progress/73.71/series", headers=ADMIN)).json()
+
+    assert province["region"]["display_name"] == "Sulawesi Selatan"
+    assert [c["display_name"] for c in province["children"]] == ["Kota Makassar"]
+    assert city["children"][0] == city["children"][0] | {
+        "code": "73.71.01",
+        "name": "Mariso",
+        "display_name": "Mariso",
+    }
+    assert series["region"]["display_name"] == "Kota Makassar"
+
+
 # Timezones and offices
 
 

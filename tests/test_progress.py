@@ -16,7 +16,8 @@ from tests.progress_helpers import (
 
 
 def ref(code: str, level: str) -> dict[str, str]:
-    return {"code": code, "name": f"Region {code}", "level": level}
+    name = f"Region {code}"
+    return {"code": code, "name": name, "level": level, "display_name": name}
 
 
 def no_reports(day: str) -> dict[str, object]:
@@ -162,7 +163,8 @@ async def test_figures_at_several_levels_regency_and_nation(client):
     ]
     assert parepare["offices"] == []
 
-    assert nation["region"] == {"code": "ID", "name": nation["region"]["name"], "level": "nation"}
+    name = nation["region"]["name"]
+    assert nation["region"] == {"code": "ID", "name": name, "level": "nation", "display_name": name}
     assert (nation["eligible"], nation["recorded"]) == (3500, 2266)
     assert [(c["code"], c["eligible"], c["recorded"]) for c in nation["children"]] == [
         ("73", 3500, 2266)

@@ -362,7 +362,8 @@ def strip_names(body: dict[str, Any]) -> dict[str, Any]:
     body = dict(body)
     body.pop("region", None)
     body["children"] = [
-        {k: v for k, v in c.items() if k not in ("name", "level")} for c in body["children"]
+        {k: v for k, v in c.items() if k not in ("name", "level", "display_name")}
+        for c in body["children"]
     ]
     body["offices"] = [
         {k: v for k, v in o.items() if k not in ("name", "kind")} for o in body["offices"]

@@ -56,7 +56,12 @@ async def test_weeks_clipped_at_both_ends(client):
     body = await series(client, "73.71", from_="2019-01-16", to="2019-02-05", bucket="week")
 
     assert body == {
-        "region": {"code": "73.71", "name": "Region 73.71", "level": "regency"},
+        "region": {
+            "code": "73.71",
+            "name": "Region 73.71",
+            "level": "regency",
+            "display_name": "Region 73.71",
+        },
         "bucket": "week",
         "points": [
             # Wed..Sun, 5 days: 1 + 2; recorded 100 + 1 + 2 (no recorded figure yet);
@@ -111,7 +116,12 @@ async def test_province_series_has_no_target_and_the_same_recorded(client):
 
     body = await series(client, "73", from_="2019-01-16", to="2019-02-05", bucket="week")
 
-    assert body["region"] == {"code": "73", "name": "Region 73", "level": "province"}
+    assert body["region"] == {
+        "code": "73",
+        "name": "Region 73",
+        "level": "province",
+        "display_name": "Region 73",
+    }
     assert [
         (p["recordings"], p["recorded"], p["eligible"], p["target"]) for p in body["points"]
     ] == [
@@ -264,7 +274,12 @@ async def test_empty_region_gets_a_zero_point_for_every_day(client):
     body = await series(client, "74", from_="2019-02-01", to="2019-02-03")
 
     assert body == {
-        "region": {"code": "74", "name": "Region 74", "level": "province"},
+        "region": {
+            "code": "74",
+            "name": "Region 74",
+            "level": "province",
+            "display_name": "Region 74",
+        },
         "bucket": "day",
         "points": [
             point("2019-02-01", "2019-02-01", 0, 0),

@@ -444,7 +444,7 @@ function asOfParams(route) {
 function loadNames(codes, signal) {
   const wanted = codes.filter((code) => !state.names.has(code));
   return Promise.all(wanted.map((code) => api(`/regions/${encodeURIComponent(code)}`, null, signal)
-    .then((region) => state.names.set(code, region.name))
+    .then((region) => state.names.set(code, shownName(region)))
     .catch(() => undefined)));
 }
 
@@ -466,7 +466,7 @@ async function fetchRegion(route, signal) {
     { from: chartStart(end), to: end, bucket: "day" }, signal));
   const namesP = loadNames(ancestorCodes(route.code).slice(0, -1), signal);
   const [progress, series] = await settle(progressP, seriesP, namesP);
-  state.names.set(progress.value.region.code, progress.value.region.name);
+  state.names.set(progress.value.region.code, shownName(progress.value.region));
   return { progress: progress.value, series: series.value, seriesError: series.error };
 }
 
@@ -975,6 +975,11 @@ function buildTable(tableId, testid, columns, rows, emptyText, onSort) {
   return h("table", { class: `table table-${tableId}`, "data-testid": testid }, h("thead", {}, header), h("tbody", {}, body));
 }
 
+// The name as shown (title case from the official capitals); the stored name as a fallback.
+function shownName(region) {
+  return region.display_name || region.name;
+}
+
 function codeNote(code) {
   return h("span", { class: "code" }, code);
 }
@@ -982,8 +987,8 @@ function codeNote(code) {
 function childrenSection(progress, route) {
   const columns = [
     {
-      key: "name", label: t("colRegion"), sortValue: (r) => r.name,
-      cell: (r) => [h("a", { href: hashFor("region", r.code, route.asOf) }, r.name), codeNote(r.code)],
+      key: "name", label: t("colRegion"), sortValue: (r) => shownName(r),
+      cell: (r) => [h("a", { href: hashFor("region", r.code, route.asOf) }, shownName(r)), codeNote(r.code)],
     },
     {
       key: "coverage", label: t("colCoverage"), numeric: true, sortValue: (r) => r.coverage,
@@ -1002,7 +1007,7 @@ function childrenSection(progress, route) {
     },
   ];
   return h("section", { class: "panel" },
-    h("h2", {}, t("childrenTitle", { name: progress.region.name })),
+    h("h2", {}, t("childrenTitle", { name: shownName(progress.region) })),
     sortableTable("children", "children-table", columns, progress.children || [], t("noChildren")));
 }
 
@@ -1060,7 +1065,7 @@ function renderRegion(data, route, charts) {
   const points = data.series ? data.series.points : [];
   const range = points.length ? fmtDateRange(points[0].start, points[points.length - 1].end) : null;
   return [
-    viewHeader(region.name, [levelName(region.level), region.code], progress.as_of),
+    viewHeader(shownName(region), [levelName(region.level), region.code], progress.as_of),
     h("section", { class: "cards", "aria-label": t("summary") },
       coverageCard(progress, target),
       dayCard(progress.as_of, progress.day),
