@@ -168,7 +168,7 @@ class TokensIssuedOut(Out):
 # The record of changes
 
 
-AuditKind = Literal["region", "figure", "office", "token", "target"]
+AuditKind = Literal["region", "figure", "office", "token", "target", "quality_check"]
 
 
 class AuditActorOut(Out):
@@ -515,3 +515,71 @@ class ErrorOut(Out):
     status: int
     detail: str
     errors: list[ProblemItemOut] | None = None
+
+
+# Data quality and explain
+
+QualityKind = Literal[
+    "outlier", "over_coverage", "recorded_decrease", "eligible_jump", "figure_mismatch", "silent"
+]
+# A median or MAD is an integer or an exact half (a quarter for a MAD): a JSON number.
+ExactNumber = Annotated[Decimal, PlainSerializer(float, return_type=float)]
+
+
+class CheckedOut(Out):
+    at: datetime
+    by: ActorOut
+    note: str
+
+
+class FlagOut(Out):
+    kind: QualityKind
+    region: str
+    office: str | None
+    date: date
+    value: int | ExactNumber | None
+    expected: int | ExactNumber | None
+    message: str
+    checked: CheckedOut | None
+
+
+class QualityOut(Out):
+    region: RegionRefOut
+    as_of: date
+    flags: list[FlagOut]
+    total: int
+
+
+class QualityCheckIn(In):
+    kind: QualityKind
+    region: RegionCodeText | None = None
+    office: Annotated[Text, Field(max_length=64)] | None = None
+    date: IsoDate
+    note: Annotated[Text, Field(min_length=1, max_length=500)]
+
+
+class FigurePartOut(Out):
+    region: str
+    figure_date: date
+    eligible: int | None
+    recorded: int | None
+    counts_after: int | None
+    counts_after_from: date | None
+    counts_after_to: date | None
+
+
+class OfficePartOut(Out):
+    region: str
+    recordings: int
+
+
+class ExplainTotalsOut(Out):
+    eligible: int | None
+    recorded: int
+
+
+class ExplainOut(Out):
+    region: RegionRefOut
+    as_of: date
+    parts: list[FigurePartOut | OfficePartOut]
+    totals: ExplainTotalsOut
