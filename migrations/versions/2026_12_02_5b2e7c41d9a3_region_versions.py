@@ -2,7 +2,7 @@
 on counts, figures, offices and regions in the writing transaction; the ETag of a read.
 
 Revision ID: 5b2e7c41d9a3
-Revises: 08f08ec8fb17
+Revises: 5c1e9a7d3b20
 Create Date: 2026-12-02 14:25:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b2e7c41d9a3"
-down_revision: str | None = "08f08ec8fb17"
+down_revision: str | None = "5c1e9a7d3b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
