@@ -183,5 +183,6 @@ async def require_writer(actor: Annotated[Actor, Depends(require_actor)]) -> Act
 
 
 Reader = Annotated[Actor | None, Depends(require_reader)]
+Caller = Annotated[Actor, Depends(require_actor)]
 Admin = Annotated[Actor, Depends(require_admin)]
 Writer = Annotated[Actor, Depends(require_writer)]

@@ -249,8 +249,18 @@ def cmd_tokens_issue(args: argparse.Namespace) -> None:
     settings = _settings()
     url = _database_url(settings)
     path = Path(args.out)
+    if args.sheet is not None and not args.base_url:
+        raise CommandError("--sheet needs --base-url (the address the offices open, https://...)")
     # Before anything is issued: secrets that cannot be written down would be lost.
     descriptor = _create_secret_file(path)
+    sheet_descriptor = None
+    if args.sheet is not None:
+        try:
+            sheet_descriptor = _create_secret_file(Path(args.sheet))
+        except CommandError:
+            os.close(descriptor)
+            path.unlink()
+            raise
 
     async def work(session: AsyncSession) -> list[IssuedToken]:
         return await issue_tokens(
@@ -262,7 +272,16 @@ def cmd_tokens_issue(args: argparse.Namespace) -> None:
     except BaseException:
         os.close(descriptor)
         path.unlink()
+        if sheet_descriptor is not None:
+            os.close(sheet_descriptor)
+            Path(args.sheet).unlink()
         raise
+    if sheet_descriptor is not None:
+        from app.sheet import SheetEntry, sheet_pdf
+
+        entries = [SheetEntry(t.office, t.office_name, t.token) for t in issued]
+        with os.fdopen(sheet_descriptor, "wb") as sheet:
+            sheet.write(sheet_pdf(entries, args.base_url))
     with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(ISSUED_COLUMNS)
@@ -462,6 +481,12 @@ def parser() -> argparse.ArgumentParser:
     )
     issue.add_argument(
         "--out", required=True, metavar="FILE.csv", help="a new file (mode 0600) for the secrets"
+    )
+    issue.add_argument(
+        "--sheet", metavar="FILE.pdf", help="also a new PDF (mode 0600): a sign-in QR per office"
+    )
+    issue.add_argument(
+        "--base-url", metavar="URL", help="the address offices open, for the sheet's links"
     )
     issue.set_defaults(run=cmd_tokens_issue)
     listing = token_commands.add_parser("list", help="the live tokens, without secrets")

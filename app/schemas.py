@@ -133,6 +133,15 @@ class TokenCreatedOut(Out):
     created_at: datetime
 
 
+class TokenSelfOut(Out):
+    # The environment's admin token has no id.
+    id: int | None
+    role: Role
+    office: str | None
+    region: str | None
+    name: str | None
+
+
 class TokenOut(Out):
     id: int
     role: Role

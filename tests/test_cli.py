@@ -239,6 +239,45 @@ async def test_tokens_issue_writes_a_file_only_its_owner_reads(cli_database, tmp
     assert read_csv(tmp_path / "again.csv") == [["office", "office_name", "region", "token"]]
 
 
+async def test_tokens_issue_sheet_has_a_qr_link_per_office_with_its_token(cli_database, tmp_path):
+    from tests.sheet_reader import read_sheet
+
+    await issue_offices(cli_database, "74.41.01", ("CLI-SHT-1", "Satu"), ("CLI-SHT-2", "Dua"))
+    out, sheet = tmp_path / "tokens.csv", tmp_path / "sheet.pdf"
+
+    result = await rekam(
+        "tokens", "issue", "--region", "74.41", "--out", str(out), "--sheet", str(sheet),
+        "--base-url", "https://rekam.example.go.id/", database_url=cli_database,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert sheet.stat().st_mode & 0o777 == 0o600
+    rows = read_csv(out)[1:]
+    pages = read_sheet(sheet.read_bytes())
+    assert len(pages) == len(rows) == 2
+    for page, row in zip(pages, rows, strict=True):
+        assert row[0] in page.text
+        assert row[1] in page.text
+        assert page.links == [f"https://rekam.example.go.id/lapor#token={row[3]}"]
+
+
+async def test_tokens_issue_sheet_without_base_url_issues_nothing(cli_database, tmp_path):
+    await issue_offices(cli_database, "74.42.01", ("CLI-SHU-1", "Satu"))
+    before = await live_tokens(cli_database)
+    out, sheet = tmp_path / "tokens.csv", tmp_path / "sheet.pdf"
+
+    result = await rekam(
+        "tokens", "issue", "--region", "74.42", "--out", str(out), "--sheet", str(sheet),
+        database_url=cli_database,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "--base-url" in result.stderr
+    assert not out.exists()
+    assert not sheet.exists()
+    assert await live_tokens(cli_database) == before
+
+
 async def test_tokens_issue_refuses_to_overwrite_before_issuing_anything(cli_database, tmp_path):
     await issue_offices(cli_database, "74.02.01", ("CLI-OVW-1", "Satu"))
     out = tmp_path / "tokens.csv"

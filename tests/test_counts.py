@@ -828,3 +828,74 @@ async def test_tallies_stay_exact_under_any_sequence_of_writes(client, db, steps
             assert response.status_code in (200, 201)
 
     await assert_tallies_exact(db)
+
+
+# If-None-Match: a first entry that must not replace a count written meanwhile
+
+
+async def test_if_none_match_star_creates_when_no_count(client, office, db):
+    response = await put_count(client, office, today(), 12, headers={**ADMIN, "If-None-Match": "*"})
+
+    assert response.status_code == 201
+    assert response.headers["ETag"] == '"1"'
+    assert await stored_counts(db) == [(office, today(), 12, None, 1)]
+
+
+async def test_if_none_match_star_with_a_count_is_412_and_writes_nothing(client, office, db):
+    await put_count(client, office, today(), 12)
+
+    response = await put_count(client, office, today(), 13, headers={**ADMIN, "If-None-Match": "*"})
+    history = await client.get(url(office, today(), "/history"), headers=ADMIN)
+
+    assert response.status_code == 412
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == 412
+    assert await stored_counts(db) == [(office, today(), 12, None, 1)]
+    assert len(history.json()["revisions"]) == 1
+
+
+async def test_if_none_match_resent_after_a_lost_answer_makes_no_second_revision(
+    client, office, db
+):
+    first = await put_count(client, office, today(), 12, headers={**ADMIN, "If-None-Match": "*"})
+    again = await put_count(client, office, today(), 12, headers={**ADMIN, "If-None-Match": "*"})
+    history = await client.get(url(office, today(), "/history"), headers=ADMIN)
+
+    assert (first.status_code, again.status_code) == (201, 412)
+    assert [r["version"] for r in history.json()["revisions"]] == [1]
+
+
+async def test_if_none_match_star_on_a_deleted_count_creates_it_anew(client, office, db):
+    await put_count(client, office, today(), 12)
+    await client.delete(url(office, today()), headers=ADMIN)
+
+    response = await put_count(client, office, today(), 13, headers={**ADMIN, "If-None-Match": "*"})
+
+    assert response.status_code == 201
+    assert response.json()["version"] == 3
+    assert await stored_counts(db) == [(office, today(), 13, None, 3)]
+
+
+async def test_if_none_match_naming_the_stored_version_is_412(client, office, db):
+    await put_count(client, office, today(), 12)
+
+    named = await put_count(
+        client, office, today(), 13, headers={**ADMIN, "If-None-Match": 'W/"7", "1"'}
+    )
+    other = await put_count(client, office, today(), 14, headers={**ADMIN, "If-None-Match": '"7"'})
+
+    assert (named.status_code, other.status_code) == (412, 200)
+    assert await stored_counts(db) == [(office, today(), 14, None, 2)]
+
+
+async def test_if_none_match_for_an_office_token_outside_its_window_is_403_first(
+    client, office, db
+):
+    token = await new_token(client, "office", office)
+
+    response = await put_count(
+        client, office, days_ago(400), 5, headers={**bearer(token), "If-None-Match": "*"}
+    )
+
+    assert response.status_code == 403
+    assert await stored_counts(db) == []

@@ -349,3 +349,54 @@ async def test_only_a_stale_stamp_commits_without_waiting_for_the_disk(engine):
         await conn.rollback()  # ends the transaction as a commit would, keeping nothing
 
         assert await conn.scalar(setting) == "on"
+
+
+# The calling token itself (GET /tokens/self)
+
+
+async def test_self_names_an_office_tokens_office_and_never_its_secret(client):
+    await new_office(client, "SLF-01")
+    token = await new_token(client, "office", "SLF-01")
+
+    response = await client.get(f"{TOKENS}/self", headers=bearer(token))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"id", "role", "office", "region", "name"}
+    assert (body["role"], body["office"], body["region"]) == ("office", "SLF-01", None)
+    assert isinstance(body["id"], int)
+    assert token not in response.text
+
+
+async def test_self_for_the_environment_admin_has_no_id(client):
+    response = await client.get(f"{TOKENS}/self", headers=ADMIN)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": None,
+        "role": "admin",
+        "office": None,
+        "region": None,
+        "name": "REKAM_ADMIN_TOKEN",
+    }
+
+
+async def test_self_without_a_token_is_401_even_when_reads_are_public(
+    database_url, engine, connection
+):
+    async with client_with(database_url, engine, connection, public_read=True) as public:
+        response = await public.get(f"{TOKENS}/self")
+        unknown = await public.get(f"{TOKENS}/self", headers=bearer("not-a-token"))
+
+    assert (response.status_code, unknown.status_code) == (401, 401)
+
+
+async def test_self_of_a_revoked_token_is_401(client):
+    await new_office(client, "SLF-02")
+    token = await new_token(client, "office", "SLF-02")
+    token_id = (await client.get(f"{TOKENS}/self", headers=bearer(token))).json()["id"]
+    await client.delete(f"{TOKENS}/{token_id}", headers=ADMIN)
+
+    response = await client.get(f"{TOKENS}/self", headers=bearer(token))
+
+    assert response.status_code == 401

@@ -44,6 +44,7 @@ async def put_count(
     response: Response,
     actor: Writer,
     if_match: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> CountOut:
     """Create (201) or replace (200) an office's count for a date."""
     # The body is read here and validated only after the permission checks (403 before 422).
@@ -55,6 +56,7 @@ async def put_count(
         day_text=date,
         read_body=lambda: read_json(CountIn, raw),
         if_match=if_match,
+        if_none_match=if_none_match,
         edit_window_days=settings.edit_window_days,
     )
     metrics.observe_counts({outcome: 1}, batch=False)

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from app.api.deps import API_ERRORS
-from app.auth import Admin
+from app.auth import Admin, Caller
 from app.bodies import ApiRoute
 from app.db import SessionDep
 from app.schemas import (
@@ -11,6 +11,7 @@ from app.schemas import (
     TokenIn,
     TokenIssueIn,
     TokenListOut,
+    TokenSelfOut,
     TokensIssuedOut,
 )
 from app.services import tokens
@@ -35,6 +36,19 @@ async def issue_tokens(body: TokenIssueIn, session: SessionDep, actor: Admin) ->
     rotate: a new one for each, its old ones revoked); the secrets are shown this once."""
     issued = await tokens.issue_tokens(session, actor=actor, region=body.region, rotate=body.rotate)
     return TokensIssuedOut.model_validate({"tokens": [token._asdict() for token in issued]})
+
+
+@router.get("/self")
+async def token_self(actor: Caller) -> TokenSelfOut:
+    """The calling token itself (any role): what a client such as /lapor needs to know
+    which office it writes for. Never the secret."""
+    return TokenSelfOut(
+        id=actor.token_id,
+        role=actor.role,
+        office=actor.office_code,
+        region=actor.region,
+        name=actor.name,
+    )
 
 
 @router.get("")

@@ -252,6 +252,21 @@ def parse_if_match(header: str | None) -> int | str | None:
         raise PreconditionFailed(f"If-Match {header!r} names no version") from None
 
 
+def parse_if_none_match(header: str | None) -> set[int] | str | None:
+    """The versions an If-None-Match names (weak comparison, RFC 9110); '*' for any stored
+    count; None when absent. A tag that names no version matches no stored count."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return "*"
+    versions: set[int] = set()
+    for tag in header.split(","):
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isascii() and value.isdigit():
+            versions.add(int(value))
+    return versions
+
+
 async def put_count(
     session: AsyncSession,
     *,
@@ -261,6 +276,7 @@ async def put_count(
     read_body: Callable[[], CountIn],
     if_match: str | None,
     edit_window_days: int,
+    if_none_match: str | None = None,
 ) -> tuple[StoredCount, Outcome]:
     """Create or replace one count; returns the stored count and the outcome: created,
     updated or unchanged.
@@ -290,14 +306,23 @@ async def put_count(
             raise Invalid(problem)
         item = CountWrite(office_code, day, body.recordings, body.note)
         expected = parse_if_match(if_match)
-        if expected is not None:
+        refused = parse_if_none_match(if_none_match)
+        if expected is not None or refused is not None:
+            # The office row is locked (lock_offices), so the version read here is the one
+            # the write replaces. A deleted count has no row: it is absent for both headers.
             stored = await session.scalar(
                 text("SELECT version FROM counts WHERE office_id = :office_id AND date = :date"),
                 {"office_id": office.id, "date": item.date},
             )
-            if stored is None or (expected != "*" and stored != expected):
+            if expected is not None and (
+                stored is None or (expected != "*" and stored != expected)
+            ):
                 raise PreconditionFailed(
                     f"If-Match {if_match} does not match the stored version ({stored})"
+                )
+            if stored is not None and refused is not None and (refused == "*" or stored in refused):
+                raise PreconditionFailed(
+                    f"If-None-Match {if_none_match}: a count exists (version {stored})"
                 )
         (row,) = await _write(session, actor, offices, [item])
         await session.commit()
