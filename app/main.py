@@ -17,6 +17,7 @@ from app.api import (
     dashboard,
     docs,
     figures,
+    me,
     offices,
     ops,
     progress,
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
     install_handlers(app)
-    for module in (ops, tokens, regions, figures, offices, counts, progress, audit, dashboard):
+    for module in (ops, tokens, me, regions, figures, offices, counts, progress, audit, dashboard):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     if settings.docs_enabled:
