@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest demo bench bench-smoke soak clean
+.PHONY: run test test-pgbouncer lint typecheck pytest demo bench bench-smoke soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Rekam needs Python 3.11 or newer")'
@@ -30,6 +30,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The count and progress suites again, their engine going through a PgBouncer in transaction
+# pooling mode (tests/pgbouncer.py; needs Debian's pgbouncer: scripts/install-pgbouncer.sh).
+test-pgbouncer: $(STAMP)
+	REKAM_TEST_PGBOUNCER=1 $(BIN)/pytest tests/test_counts.py tests/test_progress.py tests/test_pgbouncer.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import Forbidden, RateLimited, Unauthorized
-from app.ratelimit import RateLimiter
+from app.ratelimit import Counter, RateLimiter
 
 TOKEN_PREFIX = "rekam_"  # noqa: S105 - a prefix, not a secret
 # last_used_at is a hint for operators, not an audit log: write it at most this often.
@@ -45,8 +45,12 @@ class Limits:
 
 
 def limits_for(settings: Settings) -> Limits:
+    """In this process's memory, or shared through REKAM_REDIS_URL (app/ratelimit.py)."""
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    counter = Counter(redis_url, key_prefix=settings.redis_key_prefix)
     return Limits(
-        RateLimiter(settings.rate_limit_per_minute), RateLimiter(settings.auth_failures_per_minute)
+        RateLimiter(settings.rate_limit_per_minute, counter, "requests"),
+        RateLimiter(settings.auth_failures_per_minute, counter, "auth-failures"),
     )
 
 
@@ -98,8 +102,8 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limit(limiter: RateLimiter, key: str, what: str) -> None:
-    wait = limiter.hit(key)
+async def _limit(limiter: RateLimiter, key: str, what: str) -> None:
+    wait = await limiter.hit(key)
     if wait:
         raise RateLimited(f"too many {what}; retry in {wait} s", retry_after=wait)
 
@@ -114,16 +118,16 @@ async def authenticate(
     address = _client_address(request)
     secret = bearer_secret(request, credentials)
     if secret is None:
-        _limit(limits.requests, f"address:{address}", "requests")
+        await _limit(limits.requests, f"address:{address}", "requests")
         return None
     # The token is checked first: others failing from the same address (a shared NAT, or
     # someone guessing) must never lock out a caller whose token is valid.
     actor = await _actor_for(session, secret, admin_token=settings.admin_token)
     if actor is None:
-        _limit(limits.auth_failures, address, "failed authentications")
+        await _limit(limits.auth_failures, address, "failed authentications")
         raise Unauthorized("unknown or revoked token")
     request.state.actor = actor
-    _limit(limits.requests, f"token:{actor.token_id}", "requests")
+    await _limit(limits.requests, f"token:{actor.token_id}", "requests")
     return actor
 
 

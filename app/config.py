@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     rate_limit_per_minute: int = Field(default=6000, ge=1)
     auth_failures_per_minute: int = Field(default=30, ge=1)
+    # Where the rate limits are counted: this process's memory when unset; a Redis shared by
+    # every worker and instance when set (redis://[:password@]host:port/db). A secret: the URL
+    # may carry a password.
+    redis_url: SecretStr | None = None
+    # Prefixes every key Rekam writes in that Redis, so several deployments can share one.
+    redis_key_prefix: str = Field(default="rekam", min_length=1, max_length=64)
+    # Connections go through PgBouncer in transaction pooling mode (docs/scaling.md): asyncpg
+    # then caches no prepared statements and names each one uniquely.
+    database_pgbouncer: bool = False
     log_requests: bool = True
     # Seconds a client has to send its whole request body (408 after), and to take each
     # part of a response (the connection is closed after): no slow client holds a worker.
@@ -56,6 +65,15 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return value
 
     @field_validator("timezone")
     @classmethod

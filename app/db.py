@@ -4,6 +4,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import uuid4
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import (
@@ -36,6 +37,18 @@ def create_engine(settings: Settings, url: str | None = None, **options: Any) ->
     url = url or settings.database_url
     if url is None:
         raise RuntimeError("no database URL: set REKAM_DATABASE_URL")
+    connect_args: dict[str, Any] = {
+        "timeout": 5,
+        "command_timeout": settings.statement_timeout_ms / 1000 + 5,
+        "server_settings": server_settings(settings),
+    }
+    if settings.database_pgbouncer:
+        connect_args |= PGBOUNCER_CONNECT_ARGS
+        # PgBouncer refuses startup parameters it does not track (all but application_name
+        # here), and in transaction mode a session's settings would not follow its
+        # transactions to other server connections anyway: PgBouncer's connect_query sets
+        # them on each server connection instead (pgbouncer_connect_query, docs/scaling.md).
+        connect_args["server_settings"] = {"application_name": "rekam"}
     return create_async_engine(
         url,
         pool_size=settings.pool_size,
@@ -44,24 +57,51 @@ def create_engine(settings: Settings, url: str | None = None, **options: Any) ->
         # with a 503, and SQLAlchemy then recycles the whole pool.
         pool_pre_ping=False,
         pool_timeout=10,
-        connect_args={
-            "timeout": 5,
-            "command_timeout": settings.statement_timeout_ms / 1000 + 5,
-            "server_settings": {
-                "statement_timeout": str(settings.statement_timeout_ms),
-                "lock_timeout": str(settings.statement_timeout_ms),
-                "idle_in_transaction_session_timeout": "60000",
-                # Rekam's queries are short; JIT compilation only ever adds latency to them.
-                "jit": "off",
-                # Plan each read for its parameters: a generic plan for "the subtree of :region"
-                # cannot know whether that is the whole nation or one district. (The count
-                # write opts back into a generic plan; see lock_offices.)
-                "plan_cache_mode": "force_custom_plan",
-                "application_name": "rekam",
-            },
-        },
+        connect_args=connect_args,
         **options,
     )
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """The session settings every connection of the service runs with."""
+    return {
+        "statement_timeout": str(settings.statement_timeout_ms),
+        "lock_timeout": str(settings.statement_timeout_ms),
+        "idle_in_transaction_session_timeout": "60000",
+        # Rekam's queries are short; JIT compilation only ever adds latency to them.
+        "jit": "off",
+        # Plan each read for its parameters: a generic plan for "the subtree of :region"
+        # cannot know whether that is the whole nation or one district. (The count
+        # write opts back into a generic plan; see lock_offices.)
+        "plan_cache_mode": "force_custom_plan",
+        "application_name": "rekam",
+    }
+
+
+def pgbouncer_connect_query(settings: Settings) -> str:
+    """The `connect_query` for PgBouncer's [databases] entry: the same session settings,
+    set on each server connection PgBouncer opens (docs/scaling.md shows the default one)."""
+    return "; ".join(
+        f"SET {name} = '{value}'"
+        for name, value in server_settings(settings).items()
+        if name != "application_name"
+    )
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid4().hex}__"
+
+
+# In transaction pooling mode consecutive transactions of one client connection may run on
+# different server connections, where a statement prepared on the first does not exist (or,
+# worse, exists under the same name for another client's query). So asyncpg caches nothing
+# (each statement is prepared and used within its transaction) and names every statement
+# uniquely, never reusing a name another client may have left on a server connection.
+PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unique_statement_name,
+}
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -21,6 +21,7 @@ from app.api import (
     offices,
     ops,
     progress,
+    quality,
     regions,
     tokens,
 )
@@ -70,7 +71,19 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
     install_handlers(app)
-    for module in (ops, tokens, me, regions, figures, offices, counts, progress, audit, dashboard):
+    for module in (
+        ops,
+        tokens,
+        me,
+        regions,
+        figures,
+        offices,
+        counts,
+        progress,
+        quality,
+        audit,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     if settings.docs_enabled:

@@ -236,7 +236,10 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        CheckConstraint("kind IN ('region', 'figure', 'office', 'token', 'target')", name="kind"),
+        CheckConstraint(
+            "kind IN ('region', 'figure', 'office', 'token', 'target', 'quality_check')",
+            name="kind",
+        ),
         CheckConstraint("action IN ('created', 'updated', 'deleted', 'revoked')", name="action"),
     )
 
@@ -261,6 +264,47 @@ class AuditEvent(Base):
 # The listing, newest first, for everyone and for one region's subtree.
 Index("ix_audit_events_at_id", AuditEvent.at, AuditEvent.id)
 Index("ix_audit_events_region_at_id", AuditEvent.region, AuditEvent.at, AuditEvent.id)
+
+
+QUALITY_KINDS = (
+    "outlier",
+    "over_coverage",
+    "recorded_decrease",
+    "eligible_jump",
+    "figure_mismatch",
+    "silent",
+)
+
+
+class QualityCheck(Base):
+    """A data-quality flag an admin marked as checked (app/services/quality_checks.py). It
+    keeps what the flag showed then: the check covers the flag only while the flag still
+    shows the same value, expected and (for an outlier) count version."""
+
+    __tablename__ = "quality_checks"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in QUALITY_KINDS) + ")", name="kind"
+        ),
+        UniqueConstraint("kind", "region", "office", "date", postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    # The flag's region: for an office's flag, the office's region (no foreign keys: the
+    # record of a check outlives what it checked).
+    region: Mapped[str] = mapped_column(Text(collation="C"))
+    office: Mapped[str | None] = mapped_column(Text(collation="C"))
+    date: Mapped[date] = mapped_column(Date)
+    value: Mapped[int | None] = mapped_column(BigInteger)
+    expected: Mapped[Decimal | None] = mapped_column(Numeric)
+    count_version: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Null for the admin token from REKAM_ADMIN_TOKEN, which has no row.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"))
+    actor_role: Mapped[str] = mapped_column(Text)
+    actor_name: Mapped[str | None] = mapped_column(Text)
 
 
 class InstanceFlag(Base):

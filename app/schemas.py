@@ -3,6 +3,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -44,6 +45,12 @@ def read_date(text: str) -> date:
         raise ValueError(NO_SUCH_DATE) from None
 
 
+# A national day's batch writes one date 7,800 times: reading it once saves about half of
+# the batch's validation (bench/LIMITS.md). Only dates read well are kept (an exception is
+# not cached), so a bad one gets its message every time.
+_read_date_cached = lru_cache(maxsize=4096)(read_date)
+
+
 def _iso_date_only(value: object) -> date:
     """Dates are written YYYY-MM-DD; no timestamps, no other spellings."""
     if isinstance(value, date):
@@ -51,7 +58,7 @@ def _iso_date_only(value: object) -> date:
     if not isinstance(value, str):
         raise PydanticCustomError("date_type", BADLY_WRITTEN_DATE)
     try:
-        return read_date(value)
+        return _read_date_cached(value)
     except ValueError as error:
         raise PydanticCustomError("date_value", str(error)) from None
 
@@ -161,7 +168,7 @@ class TokensIssuedOut(Out):
 # The record of changes
 
 
-AuditKind = Literal["region", "figure", "office", "token", "target"]
+AuditKind = Literal["region", "figure", "office", "token", "target", "quality_check"]
 
 
 class AuditActorOut(Out):
@@ -535,3 +542,71 @@ class ErrorOut(Out):
     status: int
     detail: str
     errors: list[ProblemItemOut] | None = None
+
+
+# Data quality and explain
+
+QualityKind = Literal[
+    "outlier", "over_coverage", "recorded_decrease", "eligible_jump", "figure_mismatch", "silent"
+]
+# A median or MAD is an integer or an exact half (a quarter for a MAD): a JSON number.
+ExactNumber = Annotated[Decimal, PlainSerializer(float, return_type=float)]
+
+
+class CheckedOut(Out):
+    at: datetime
+    by: ActorOut
+    note: str
+
+
+class FlagOut(Out):
+    kind: QualityKind
+    region: str
+    office: str | None
+    date: date
+    value: int | ExactNumber | None
+    expected: int | ExactNumber | None
+    message: str
+    checked: CheckedOut | None
+
+
+class QualityOut(Out):
+    region: RegionRefOut
+    as_of: date
+    flags: list[FlagOut]
+    total: int
+
+
+class QualityCheckIn(In):
+    kind: QualityKind
+    region: RegionCodeText | None = None
+    office: Annotated[Text, Field(max_length=64)] | None = None
+    date: IsoDate
+    note: Annotated[Text, Field(min_length=1, max_length=500)]
+
+
+class FigurePartOut(Out):
+    region: str
+    figure_date: date
+    eligible: int | None
+    recorded: int | None
+    counts_after: int | None
+    counts_after_from: date | None
+    counts_after_to: date | None
+
+
+class OfficePartOut(Out):
+    region: str
+    recordings: int
+
+
+class ExplainTotalsOut(Out):
+    eligible: int | None
+    recorded: int
+
+
+class ExplainOut(Out):
+    region: RegionRefOut
+    as_of: date
+    parts: list[FigurePartOut | OfficePartOut]
+    totals: ExplainTotalsOut

@@ -4,9 +4,17 @@
     raw-put          the write of a count PUT (the upsert and its history row), one statement
     raw-batch        one INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE of a batch
     naive-progress   the progress numbers straight from counts: one plain GROUP BY
+    bare-put         the service's own SQL for one count, sent by asyncpg: the office lock
+                     (app.services.offices.LOCK_OFFICES) and the write statement
+                     (app.services.counts.UPSERT: the count, its history row and every
+                     summary), in one transaction
+    bare-batch       the same for a batch (UPSERT_BATCH) on the same data
 
 raw-put and raw-batch write bench_counts and bench_count_revisions, copies of the real tables
-with the same keys, indexes and size, so that the service's summaries stay exact.
+with the same keys, indexes and size, so that the service's summaries stay exact. bare-put and
+bare-batch write the real tables: the statement keeps the summaries exact itself. What they
+leave out is the framework's share: token lookup, validation, checks, the office lock, the
+session and the response model.
 Run: BENCH_DATABASE_URL=postgresql://... uvicorn bench.baselines:create_app --factory
 """
 
@@ -14,13 +22,17 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+
+from app.services.counts import UPSERT, UPSERT_BATCH
+from app.services.offices import LOCK_OFFICES
 
 RAW_PUT = """
 WITH written AS (
@@ -112,6 +124,60 @@ WHERE ($1::bool[])[office_id] AND date <= $2
 """
 
 
+def _positional(statement: Any) -> tuple[str, list[str]]:
+    """A SQLAlchemy text() statement as asyncpg takes it: $n placeholders and their names."""
+    compiled = statement.compile(dialect=asyncpg_dialect.dialect())
+    return str(compiled), list(compiled.positiontup)
+
+
+BARE_LOCK, _ = _positional(LOCK_OFFICES)  # one parameter: the office codes
+BARE_PUT, BARE_PUT_PARAMS = _positional(UPSERT)
+BARE_BATCH, BARE_BATCH_PARAMS = _positional(UPSERT_BATCH)
+BARE_ACTOR = {"token_id": None, "role": "admin"}
+
+
+def _args(names: list[str], values: dict[str, Any]) -> list[Any]:
+    return [values[name] for name in names]
+
+
+async def _write_retrying(
+    pool: Any, codes: list[str], statement: str, args: list[Any]
+) -> list[Any]:
+    """The SQL of a service count write: in one transaction, lock the offices (writes for one
+    office queue there, so each computes its deltas from the previous one's result), then the
+    write statement. A deadlock or serialisation failure is retried, as the service does
+    (app.services.counts.with_retry)."""
+    for attempt in range(5):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.fetch(BARE_LOCK, sorted(codes))
+                rows: list[Any] = await conn.fetch(statement, *args)
+                _no_figures_changed(rows)
+                return rows
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _office_codes(app: FastAPI) -> dict[str, int]:
+    """Every office's id by code, looked up once: the bare routes take what the service
+    would have found in its token and office checks."""
+    if not hasattr(app.state, "office_ids"):
+        rows = await app.state.pool.fetch("SELECT code, id FROM offices")
+        app.state.office_ids = {code: office_id for code, office_id in rows}
+        app.state.office_codes = {office_id: code for code, office_id in rows}
+    ids: dict[str, int] = app.state.office_ids
+    return ids
+
+
+def _no_figures_changed(rows: list[Any]) -> None:
+    """The service would rebuild the step functions of figures the write changed (figures
+    dated on or after a written day); the bench writes after every figure, so none may be."""
+    if rows and rows[0]["refigured_regions"]:
+        raise RuntimeError(f"bare write changed figures of {rows[0]['refigured_regions']}")
+
+
 class CountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recordings: int = Field(ge=0, le=100_000)
@@ -163,6 +229,50 @@ def create_app() -> FastAPI:
             [item.get("note") for item in items],
         )
         return JSONResponse({"written": int(status.split()[-1])})
+
+    @app.put("/bare-put/{office_id}/{day}")
+    async def bare_put(office_id: int, day: date, body: CountIn, request: Request) -> Any:
+        values = {
+            "office_ids": [office_id],
+            "dates": [day],
+            "recordings": [body.recordings],
+            "notes": [body.note],
+            "now": datetime.now(UTC),
+            "name": "bare-put",
+            **BARE_ACTOR,
+        }
+        await _office_codes(app)
+        code = app.state.office_codes[office_id]
+        rows = await _write_retrying(
+            request.app.state.pool, [code], BARE_PUT, _args(BARE_PUT_PARAMS, values)
+        )
+        row = rows[0]
+        return {
+            "office_id": row["office_id"],
+            "date": row["date"],
+            "recordings": row["recordings"],
+            "note": row["note"],
+            "version": row["version"],
+            "updated_at": row["updated_at"],
+        }
+
+    @app.post("/bare-batch")
+    async def bare_batch(request: Request) -> JSONResponse:
+        items = json.loads(await request.body())["counts"]
+        pool = request.app.state.pool
+        ids = await _office_codes(app)
+        values = {
+            "office_ids": [ids[item["office"]] for item in items],
+            "dates": [date.fromisoformat(item["date"]) for item in items],
+            "recordings": [item["recordings"] for item in items],
+            "notes": [item.get("note") for item in items],
+            "now": datetime.now(UTC),
+            "name": "bare-batch",
+            **BARE_ACTOR,
+        }
+        codes = list({item["office"] for item in items})
+        rows = await _write_retrying(pool, codes, BARE_BATCH, _args(BARE_BATCH_PARAMS, values))
+        return JSONResponse({row["outcome"]: row["items"] for row in rows})
 
     @app.get("/naive-progress/{code}")
     async def naive_progress(

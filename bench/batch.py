@@ -1,4 +1,5 @@
-"""POST a batch of one national day: the service's batch endpoint against raw-batch."""
+"""POST a batch of one national day: the service's batch endpoint against bare-batch (its own
+statement from bare asyncpg) and raw-batch (a plain upsert)."""
 
 import json
 from datetime import timedelta
@@ -35,7 +36,7 @@ async def measure(ctx: Context) -> dict[str, Any]:
     service = Connection("127.0.0.1", ctx.service.port, timeout=300)
     raw = Connection("127.0.0.1", ctx.baselines.port, timeout=300)
     admin = {"Authorization": f"Bearer {ctx.admin_token}", "Content-Type": "application/json"}
-    seconds: dict[str, list[float]] = {"service": [], "raw-batch": []}
+    seconds: dict[str, list[float]] = {"service": [], "bare-batch": [], "raw-batch": []}
     outcomes: list[dict[str, int]] = []
     for r in range(p.batch_warmups + p.batch_rounds):
         payload = body(r)
@@ -61,12 +62,24 @@ async def measure(ctx: Context) -> dict[str, Any]:
             elif measured:
                 seconds["raw-batch"].append(took)
 
-        for step in (post_service, post_raw) if r % 2 == 0 else (post_raw, post_service):
+        # bare-batch writes a payload of its own (every count 125 away from the service's
+        # this round), so whichever goes first, each finds every count changed.
+        async def post_bare(payload: bytes = body(r + 125), measured: bool = measured) -> None:
+            headers = {"Content-Type": "application/json"}
+            status, answer, took = await raw.timed("POST", "/bare-batch", headers, payload)
+            if status != 200:
+                ctx.error(f"batch: bare-batch answered {status}: {answer[:300]!r}")
+            elif measured:
+                seconds["bare-batch"].append(took)
+
+        steps = [post_service, post_bare, post_raw]
+        for step in steps if r % 2 == 0 else steps[::-1]:
             await step()
         if measured:
             log(
                 f"batch round {r - p.batch_warmups + 1}: service "
-                f"{seconds['service'][-1]:.3f} s, raw-batch {seconds['raw-batch'][-1]:.3f} s"
+                f"{seconds['service'][-1]:.3f} s, bare-batch {seconds['bare-batch'][-1]:.3f} s, "
+                f"raw-batch {seconds['raw-batch'][-1]:.3f} s"
             )
     await service.close()
     await raw.close()
@@ -84,8 +97,20 @@ def rows(batch: dict[str, Any]) -> list[dict[str, Any]]:
     """The batch's seconds against raw-batch's."""
     med, p99 = report.median, report.percentile
     s, r = batch["seconds"]["service"], batch["seconds"]["raw-batch"]
+    b = batch["seconds"].get("bare-batch", [])
     ratio = med(s) / med(r) if s and r else None  # type: ignore[operator]
+    bare_ratio = med(s) / med(b) if s and b else None  # type: ignore[operator]
     return [
+        {
+            "measure": f"POST a batch of one national day ({batch['items']:,} counts): "
+            f"seconds against the same statement from bare asyncpg (n={len(s)})",
+            "median": f"{med(s):.3f} s" if s else "n/a",
+            "p99": f"{p99(s, 99):.3f} s" if s else "n/a",
+            "baseline": f"bare-batch {med(b):.3f} s (p99 {p99(b, 99):.3f} s)" if b else "n/a",
+            "ratio": f"{bare_ratio:.2f}" if bare_ratio else "n/a",
+            "goal": "ratio ≤ 1.3",
+            "met": None if bare_ratio is None else bare_ratio <= 1.3,
+        },
         {
             "measure": f"POST a batch of one national day ({batch['items']:,} counts): "
             f"seconds (n={len(s)})",
@@ -95,5 +120,5 @@ def rows(batch: dict[str, Any]) -> list[dict[str, Any]]:
             "ratio": f"{ratio:.2f}" if ratio else "n/a",
             "goal": "ratio ≤ 2",
             "met": None if ratio is None else ratio <= 2,
-        }
+        },
     ]

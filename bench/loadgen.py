@@ -50,8 +50,9 @@ def request_maker(args: list[str], host: str, port: int):  # type: ignore[no-unt
                 {"Authorization": auth, "Content-Type": "application/json"},
                 body,
             )
+        route = "bare-put" if kind == "put-bare" else "raw-put"
         return probe.encode(
-            "PUT", f"/raw-put/{office_id}/{day}", {"Content-Type": "application/json"}, body
+            "PUT", f"/{route}/{office_id}/{day}", {"Content-Type": "application/json"}, body
         )
 
     return make

@@ -1,6 +1,7 @@
 """Async Alembic environment: the URL comes from the caller, or from REKAM_* settings."""
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy import pool
@@ -37,9 +38,20 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _connect_args() -> dict[str, Any]:
+    """Behind PgBouncer in transaction mode, prepared statements as the service handles them."""
+    from app.config import get_settings
+    from app.db import PGBOUNCER_CONNECT_ARGS
+
+    return dict(PGBOUNCER_CONNECT_ARGS) if get_settings().database_pgbouncer else {}
+
+
 async def run_migrations_online() -> None:
     engine = async_engine_from_config(
-        {"sqlalchemy.url": _url()}, prefix="sqlalchemy.", poolclass=pool.NullPool
+        {"sqlalchemy.url": _url()},
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+        connect_args=_connect_args(),
     )
     async with engine.connect() as connection:
         await connection.run_sync(_run)

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.config import Settings, normalise_database_url
-from app.db import SessionFactory, get_session_factory
+from app.db import SessionFactory, create_engine, get_session_factory
 from app.main import create_app
 from app.migrate import create_database, drop_database, upgrade
 
@@ -70,11 +70,28 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+# REKAM_TEST_PGBOUNCER=1: the tests' engine reaches the test database through a PgBouncer in
+# transaction pooling mode (tests/pgbouncer.py), made as the service makes it in that mode.
+THROUGH_PGBOUNCER = os.environ.get("REKAM_TEST_PGBOUNCER", "") not in ("", "0", "false")
+
+
 @pytest.fixture(scope="session")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url)
-    yield engine
-    await engine.dispose()
+async def engine(database_url: str, server_url: str) -> AsyncIterator[AsyncEngine]:
+    if not THROUGH_PGBOUNCER:
+        engine = create_async_engine(database_url)
+        yield engine
+        await engine.dispose()
+        return
+    from tests.pgbouncer import PgBouncer
+
+    bouncer = PgBouncer(server_url, settings_for(database_url))
+    try:
+        through = bouncer.url_for(database_url)
+        engine = create_engine(settings_for(through, database_pgbouncer=True))
+        yield engine
+        await engine.dispose()
+    finally:
+        bouncer.stop()
 
 
 @pytest.fixture

@@ -145,3 +145,22 @@ def test_database_url_of_another_kind_stops_the_command_with_one_line():
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "REKAM_DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://cache:6379", "127.0.0.1:6379", "memcached://m:11211"])
+def test_redis_url_of_another_kind_is_refused(url):
+    with pytest.raises(ValidationError, match="redis://"):
+        settings(redis_url=url)
+
+
+def test_redis_url_is_kept_secret_and_empty_means_none():
+    configured = settings(redis_url="redis://:pw@cache:6379/0")
+    assert configured.redis_url is not None
+    assert "pw" not in repr(configured)
+    assert settings(redis_url="").redis_url is None
+
+
+def test_pgbouncer_mode_from_the_environment(monkeypatch):
+    assert settings().database_pgbouncer is False
+    monkeypatch.setenv("REKAM_DATABASE_PGBOUNCER", "true")
+    assert Settings(_env_file=None).database_pgbouncer is True

@@ -22,7 +22,7 @@ from app.auth import Actor
 from app.codes import sql_in_subtree
 from app.errors import Invalid
 
-Kind = Literal["region", "figure", "office", "token", "target"]
+Kind = Literal["region", "figure", "office", "token", "target", "quality_check"]
 Action = Literal["created", "updated", "deleted", "revoked"]
 State = Mapping[str, object]
 

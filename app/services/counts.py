@@ -71,8 +71,9 @@ _EACH_ITEM = (
     "FROM current cur LEFT JOIN written w ON w.office_id = cur.office_id AND w.date = cur.date"
 )
 
-# One count: the stored row and what became of it.
-_UPSERT = tally_statement(
+# One count: the stored row and what became of it. (UPSERT and UPSERT_BATCH are public so
+# that the benchmark sends the very same statements from its bare asyncpg baseline.)
+UPSERT = tally_statement(
     _WRITE,
     f"""cur.office_id, cur.date, {_OUTCOME} AS outcome,
        coalesce(w.recordings, cur.old_recordings) AS recordings,
@@ -84,7 +85,7 @@ _UPSERT = tally_statement(
 
 # A batch: how many items had each outcome (a national day is 7,800 rows the caller would
 # only count).
-_UPSERT_BATCH = tally_statement(
+UPSERT_BATCH = tally_statement(
     _WRITE, f"{_OUTCOME} AS outcome, count(*) AS items", f"{_EACH_ITEM}\nGROUP BY 1"
 )
 
@@ -222,7 +223,7 @@ async def _write(
     actor: Actor,
     offices: dict[str, OfficeRow],
     items: Sequence[CountWrite],
-    statement: TextClause = _UPSERT,
+    statement: TextClause = UPSERT,
 ) -> list[Any]:
     return await write_with_tallies(
         session,
@@ -421,7 +422,7 @@ async def write_batch(
                 f"{len(errors)} of {len(items)} counts are invalid; nothing was written",
                 errors=[e.as_json() for e in sorted(errors, key=lambda e: e.index)],
             )
-        rows = await _write(session, actor, offices, list(parsed.values()), _UPSERT_BATCH)
+        rows = await _write(session, actor, offices, list(parsed.values()), UPSERT_BATCH)
         await session.commit()
         return {"created": 0, "updated": 0, "unchanged": 0} | {
             outcome: items for outcome, items, _ in rows

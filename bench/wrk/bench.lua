@@ -1,6 +1,6 @@
--- Rekam bench load for wrk: PUTs of random counts (to the service or to raw-put), or GETs
+-- Rekam bench load for wrk: PUTs of random counts (to the service, raw-put or bare-put), or GETs
 -- of one path. Arguments after "--":
---   put-service|put-raw  <offices.tsv: id, code, token per line>  <date> [<date> ...]
+--   put-service|put-raw|put-bare  <offices.tsv: id, code, token per line>  <date> [<date> ...]
 --   get  <path>  [<bearer token>]
 -- done() prints one line "BENCH_JSON {...}" that bench/run.py reads.
 
@@ -36,7 +36,9 @@ function request()
     return wrk.format("PUT", "/api/v1/offices/" .. office.code .. "/counts/" .. day,
       { ["Authorization"] = office.auth, ["Content-Type"] = "application/json" }, body)
   end
-  return wrk.format("PUT", "/raw-put/" .. office.id .. "/" .. day,
+  local route = "/raw-put/"
+  if kind == "put-bare" then route = "/bare-put/" end
+  return wrk.format("PUT", route .. office.id .. "/" .. day,
     { ["Content-Type"] = "application/json" }, body)
 end
 
