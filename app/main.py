@@ -17,6 +17,7 @@ from app.api import (
     dashboard,
     docs,
     figures,
+    me,
     offices,
     ops,
     progress,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     for module in (
         ops,
         tokens,
+        me,
         regions,
         figures,
         offices,

@@ -443,12 +443,35 @@ class TargetOut(Out):
     on_track: bool
 
 
+class MeOfficeOut(Out):
+    code: str
+    name: str
+    kind: str
+    region: str
+
+
+class MeOut(Out):
+    role: str
+    name: str | None
+    office: MeOfficeOut | None
+    region: str | None
+    home: str
+
+
+class ChildReportingOut(Out):
+    code: str
+    name: str
+    expected: int
+    reported: int
+
+
 class ReportingOut(Out):
     date: date
     expected: int
     reported: int
     missing: list[str]
     missing_total: int
+    by_child: list[ChildReportingOut]
 
 
 class ChildProgressOut(Named):
@@ -457,6 +480,10 @@ class ChildProgressOut(Named):
     coverage: float | None
     day_recordings: int
     window_recordings: int
+    target_coverage: CoverageTarget | None
+    target_source: str | None
+    required_per_day: int | None
+    on_track: bool | None
 
 
 class OfficeProgressRowOut(Out):

@@ -1,5 +1,7 @@
 """GET /api/v1/progress/{code}: a region's progress, on small cases worked out by hand."""
 
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 
@@ -20,8 +22,28 @@ def ref(code: str, level: str) -> dict[str, str]:
     return {"code": code, "name": name, "level": level, "display_name": name}
 
 
+NO_TARGET = {
+    "target_coverage": None,
+    "target_source": None,
+    "required_per_day": None,
+    "on_track": None,
+}
+
+
 def no_reports(day: str) -> dict[str, object]:
-    return {"date": day, "expected": 0, "reported": 0, "missing": [], "missing_total": 0}
+    return {
+        "date": day,
+        "expected": 0,
+        "reported": 0,
+        "missing": [],
+        "missing_total": 0,
+        "by_child": [],
+    }
+
+
+def totals(reporting: dict[str, Any]) -> dict[str, Any]:
+    """Reporting without its per-child part (checked on its own where it matters)."""
+    return {k: v for k, v in reporting.items() if k != "by_child"}
 
 
 async def several_levels(client):
@@ -85,6 +107,11 @@ async def test_figures_at_several_levels_province(client):
             "reported": 5,
             "missing": [],
             "missing_total": 0,
+            # 73.71: D1, D2, R1; 73.72: E1 (P1 sits at 73 itself)
+            "by_child": [
+                {"code": "73.71", "name": "Region 73.71", "expected": 3, "reported": 3},
+                {"code": "73.72", "name": "Region 73.72", "expected": 1, "reported": 1},
+            ],
         },
         "children": [
             {
@@ -94,6 +121,7 @@ async def test_figures_at_several_levels_province(client):
                 "coverage": pytest.approx(0.43),  # 645 / 1500
                 "day_recordings": 12,  # 5 + 3 + 4
                 "window_recordings": 18,  # 5 + 3 + 6 + 4
+                **NO_TARGET,
             },
             {
                 **ref("73.72", "regency"),
@@ -102,6 +130,7 @@ async def test_figures_at_several_levels_province(client):
                 "coverage": pytest.approx(0.7565),  # 1513 / 2000
                 "day_recordings": 2,
                 "window_recordings": 13,  # 11 + 2
+                **NO_TARGET,
             },
         ],
         "offices": [
@@ -135,6 +164,7 @@ async def test_figures_at_several_levels_regency_and_nation(client):
             "coverage": pytest.approx(0.625),  # 625 / 1000
             "day_recordings": 5,
             "window_recordings": 5,
+            **NO_TARGET,
         },
         {
             **ref("73.71.02", "district"),
@@ -143,6 +173,7 @@ async def test_figures_at_several_levels_regency_and_nation(client):
             "coverage": pytest.approx(0.02),  # 10 / 500
             "day_recordings": 3,
             "window_recordings": 3,
+            **NO_TARGET,
         },
     ]
     assert [
@@ -159,9 +190,13 @@ async def test_figures_at_several_levels_regency_and_nation(client):
             "coverage": pytest.approx(0.51),  # 153 / 300
             "day_recordings": 2,
             "window_recordings": 13,  # 11 + 2
+            **NO_TARGET,
         }
     ]
     assert parepare["offices"] == []
+    assert parepare["reporting"]["by_child"] == [
+        {"code": "73.72.01", "name": "Region 73.72.01", "expected": 1, "reported": 1}
+    ]
 
     name = nation["region"]["name"]
     assert nation["region"] == {"code": "ID", "name": name, "level": "nation", "display_name": name}
@@ -333,7 +368,7 @@ async def test_reporting_expects_active_opened_offices_only(client):
 
     # P-PROV, B-REG, C-DIST, a-late, G-ZERO, Z9, H-TODAY; not D-OLD (inactive) nor
     # E-NEW (opens 02-11). Reported: P-PROV, C-DIST, G-ZERO, H-TODAY.
-    assert body["reporting"] == {
+    assert totals(body["reporting"]) == {
         "date": "2019-02-10",
         "expected": 7,
         "reported": 4,
@@ -341,7 +376,7 @@ async def test_reporting_expects_active_opened_offices_only(client):
         "missing_total": 3,
     }
     # The nation answers with a statement of its own; every office is in province 73.
-    assert nation["reporting"] == body["reporting"]
+    assert totals(nation["reporting"]) == totals(body["reporting"])
     # D-OLD's counts still count: 5 + 7 + 9 + (13 + 11) + 2 + 0 + 1
     assert body["recorded"] == 48
     assert body["day"]["recordings"] == 26  # 5 + 9 + 11 + 0 + 1
@@ -354,6 +389,7 @@ async def test_reporting_expects_active_opened_offices_only(client):
             "coverage": None,
             "day_recordings": 20,  # 9 + 11 + 0
             "window_recordings": 29,  # 7 + 9 + 11 + 2 + 0
+            **NO_TARGET,
         },
         {
             **ref("73.72", "regency"),
@@ -362,6 +398,7 @@ async def test_reporting_expects_active_opened_offices_only(client):
             "coverage": None,
             "day_recordings": 1,
             "window_recordings": 1,
+            **NO_TARGET,
         },
     ]
     assert body["offices"] == [
@@ -386,7 +423,7 @@ async def test_reporting_the_next_day_and_below_the_province(client):
     opening = await progress(client, "73.71.02", as_of="2019-02-10")
 
     # E-NEW opens and reports; the seven others have no count dated 02-11
-    assert next_day["reporting"] == {
+    assert totals(next_day["reporting"]) == {
         "date": "2019-02-11",
         "expected": 8,
         "reported": 1,
@@ -417,14 +454,14 @@ async def test_reporting_the_next_day_and_below_the_province(client):
         ("a-late", 0, 2),
     ]
     assert [o["reported"] for o in district["offices"] if o["code"] != "D-OLD"] == [True, False]
-    assert district["reporting"] == {
+    assert totals(district["reporting"]) == {
         "date": "2019-02-10",
         "expected": 2,
         "reported": 1,
         "missing": ["a-late"],
         "missing_total": 1,
     }
-    assert opening["reporting"] == {
+    assert totals(opening["reporting"]) == {
         "date": "2019-02-10",
         "expected": 1,  # G-ZERO; E-NEW is not open yet
         "reported": 1,
@@ -449,14 +486,14 @@ async def test_nation_reporting_follows_deletes_moves_and_reopenings(client, db)
     nation = await progress(client, "ID", as_of="2019-02-10")
 
     # Expected: P-PROV, B-REG, C-DIST, a-late, G-ZERO, Z9; reported: P-PROV, G-ZERO.
-    assert province["reporting"] == {
+    assert totals(province["reporting"]) == {
         "date": "2019-02-10",
         "expected": 6,
         "reported": 2,
         "missing": ["B-REG", "C-DIST", "Z9", "a-late"],
         "missing_total": 4,
     }
-    assert nation["reporting"] == province["reporting"]
+    assert totals(nation["reporting"]) == totals(province["reporting"])
     await assert_tallies_exact(db)
 
 
@@ -805,7 +842,7 @@ async def test_nation_with_every_office_reported_lists_none_missing(client):
 
     nation = await progress(client, "ID", as_of="2019-02-10")
 
-    assert nation["reporting"] == {
+    assert totals(nation["reporting"]) == {
         "date": "2019-02-10",
         "expected": 7,
         "reported": 7,

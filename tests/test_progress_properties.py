@@ -144,6 +144,27 @@ def expected_target(
     return body
 
 
+def expected_child(world: World, code: str, as_of: date, days: int) -> dict[str, Any]:
+    """A child row: its numbers, and the four target members taken from the target the
+    child itself would have (its own or its nearest ancestor's), over the same window."""
+    eligible, recorded = world.eligible(code, as_of), world.recorded(code, as_of)
+    start = as_of - timedelta(days=days - 1)
+    window = {"recordings": world.subtree_counts(code, start, as_of), "days": days}
+    target = expected_target(world, code, as_of, eligible, recorded, window)
+    return {
+        "code": code,
+        "eligible": eligible,
+        "recorded": recorded,
+        "coverage": coverage(recorded, eligible),
+        "day_recordings": world.subtree_counts(code, as_of, as_of),
+        "window_recordings": window["recordings"],
+        "target_coverage": target and target["coverage"],
+        "target_source": target and target["source"],
+        "required_per_day": target and target["required_per_day"],
+        "on_track": target and target["on_track"],
+    }
+
+
 def expected_progress(world: World, code: str, as_of: date, days: int) -> dict[str, Any]:
     region = world.regions.get(code, {"daily_target": None, "coverage_target": None})
     per_day = lambda d: world.subtree_counts(code, d, d)  # noqa: E731
@@ -178,18 +199,22 @@ def expected_progress(world: World, code: str, as_of: date, days: int) -> dict[s
             "reported": len(expected_offices) - len(missing),
             "missing": missing,
             "missing_total": len(missing),
+            "by_child": [
+                {
+                    "code": c,
+                    "expected": sum(
+                        world.in_subtree(world.offices[o]["region"], c) for o in expected_offices
+                    ),
+                    "reported": sum(
+                        world.in_subtree(world.offices[o]["region"], c)
+                        for o in expected_offices
+                        if o not in missing
+                    ),
+                }
+                for c in world.children(code)
+            ],
         },
-        "children": [
-            {
-                "code": c,
-                "eligible": world.eligible(c, as_of),
-                "recorded": world.recorded(c, as_of),
-                "coverage": coverage(world.recorded(c, as_of), world.eligible(c, as_of)),
-                "day_recordings": world.subtree_counts(c, as_of, as_of),
-                "window_recordings": world.subtree_counts(c, start, as_of),
-            }
-            for c in world.children(code)
-        ],
+        "children": [expected_child(world, c, as_of, days) for c in world.children(code)],
         "offices": [
             {
                 "code": o,
@@ -365,6 +390,11 @@ def strip_names(body: dict[str, Any]) -> dict[str, Any]:
         {k: v for k, v in c.items() if k not in ("name", "level", "display_name")}
         for c in body["children"]
     ]
+    body["reporting"] = body["reporting"] | {
+        "by_child": [
+            {k: v for k, v in c.items() if k != "name"} for c in body["reporting"]["by_child"]
+        ]
+    }
     body["offices"] = [
         {k: v for k, v in o.items() if k not in ("name", "kind")} for o in body["offices"]
     ]

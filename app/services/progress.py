@@ -90,6 +90,21 @@ FROM (
 """
 )
 
+# Reporting of each direct child: offices counted as _REPORTING counts them, grouped by the
+# child their region lies under (lineage[1] is the nation, lineage[depth + 1] the region,
+# so lineage[depth + 2] is the child). One pass over the subtree's offices.
+_REPORTING_BY_CHILD = text(
+    f"""
+SELECT r.lineage[CAST(:depth AS int) + 2] AS code,
+       count(*) AS expected, count(c.office_id) AS reported
+FROM offices o
+JOIN regions r ON r.code = o.region
+LEFT JOIN counts c ON c.office_id = o.id AND c.date = :as_of
+WHERE {sql_in_subtree("o.region")} AND r.depth > :depth AND {_EXPECTED}
+GROUP BY 1
+"""
+)
+
 _OWN_OFFICES = text(
     """
 SELECT o.code, o.name, o.kind, o.daily_target,
@@ -177,6 +192,14 @@ class Target(TypedDict):
     on_track: bool
 
 
+def child_target(parent: AppliedTarget | None, child: dict[str, Any]) -> AppliedTarget | None:
+    """The target that applies to a child: its own, else the one that applies to its parent
+    (the child's lineage is its parent's and itself)."""
+    if child["coverage_target"] is not None:
+        return AppliedTarget(child["code"], child["coverage_target"], child["coverage_deadline"])
+    return parent
+
+
 def target_of(
     applied: AppliedTarget | None, numbers: Numbers, *, as_of: date, days: int
 ) -> Target | None:
@@ -233,14 +256,30 @@ async def region_progress(
             {"region": code, "as_of": as_of},
         )
     ).one()
+    reported_below = {
+        row.code: row
+        for row in await session.execute(
+            _REPORTING_BY_CHILD, {"region": code, "as_of": as_of, "depth": region["depth"]}
+        )
+    }
     own_offices = []
     if region["depth"] > 0:  # no office sits at the nation itself
         rows = await session.execute(_OWN_OFFICES, {"region": code, "as_of": as_of, "start": start})
         own_offices = [dict(row._mapping) for row in rows]
     child_bodies = []
-    for child in children:
+    by_child = []
+    for child, child_row in zip(children, child_rows, strict=True):
         below = numbers[child["code"]]
         this_eligible = below.anchored.eligible_or_none
+        target = target_of(child_target(applied, child_row), below, as_of=as_of, days=days)
+        counted = reported_below.get(child["code"])
+        by_child.append(
+            {
+                **{key: child[key] for key in ("code", "name")},
+                "expected": 0 if counted is None else counted.expected,
+                "reported": 0 if counted is None else counted.reported,
+            }
+        )
         child_bodies.append(
             {
                 **child,
@@ -249,6 +288,10 @@ async def region_progress(
                 "coverage": ratio(below.recorded, this_eligible),
                 "day_recordings": below.per_day.get(as_of, 0),
                 "window_recordings": sum(below.per_day.values()),
+                "target_coverage": None if target is None else target["coverage"],
+                "target_source": None if target is None else target["source"],
+                "required_per_day": None if target is None else target["required_per_day"],
+                "on_track": None if target is None else target["on_track"],
             }
         )
     return {
@@ -270,6 +313,7 @@ async def region_progress(
             "reported": reporting.reported,
             "missing": reporting.missing,
             "missing_total": reporting.expected - reporting.reported,
+            "by_child": by_child,
         },
         "children": child_bodies,
         "offices": own_offices,
