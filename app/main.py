@@ -17,7 +17,6 @@ from app.api import (
     dashboard,
     docs,
     figures,
-    me,
     offices,
     ops,
     progress,
@@ -74,7 +73,6 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     for module in (
         ops,
         tokens,
-        me,
         regions,
         figures,
         offices,

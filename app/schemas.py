@@ -140,6 +140,7 @@ class TokenSelfOut(Out):
     office: str | None
     region: str | None
     name: str | None
+    home: str
 
 
 class TokenOut(Out):
@@ -441,21 +442,6 @@ class TargetOut(Out):
     required_per_day: int | None
     projected_date: date | None
     on_track: bool
-
-
-class MeOfficeOut(Out):
-    code: str
-    name: str
-    kind: str
-    region: str
-
-
-class MeOut(Out):
-    role: str
-    name: str | None
-    office: MeOfficeOut | None
-    region: str | None
-    home: str
 
 
 class ChildReportingOut(Out):

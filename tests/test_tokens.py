@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import ADMIN, ADMIN_TOKEN
-from tests.helpers import bearer, client_with, new_office, new_token
+from tests.helpers import bearer, client_with, new_office, new_token, put_office, region_path
 
 TOKENS = "/api/v1/tokens"
 
@@ -362,7 +362,7 @@ async def test_self_names_an_office_tokens_office_and_never_its_secret(client):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "role", "office", "region", "name"}
+    assert set(body) == {"id", "role", "office", "region", "name", "home"}
     assert (body["role"], body["office"], body["region"]) == ("office", "SLF-01", None)
     assert isinstance(body["id"], int)
     assert token not in response.text
@@ -378,6 +378,7 @@ async def test_self_for_the_environment_admin_has_no_id(client):
         "office": None,
         "region": None,
         "name": "REKAM_ADMIN_TOKEN",
+        "home": "ID",
     }
 
 
@@ -400,3 +401,36 @@ async def test_self_of_a_revoked_token_is_401(client):
     response = await client.get(f"{TOKENS}/self", headers=bearer(token))
 
     assert response.status_code == 401
+
+
+async def test_self_says_where_each_kind_of_token_works(client):
+    await region_path(client, "73.71.01")
+    await put_office(client, "KEC-730101", "73.71.01", kind="kecamatan")
+    office = await new_token(client, "office", "KEC-730101")
+    scoped = await client.post(
+        TOKENS, json={"role": "viewer", "region": "73.71", "name": "wall"}, headers=ADMIN
+    )
+    assert scoped.status_code == 201, scoped.text
+
+    mine = (await client.get(f"{TOKENS}/self", headers=bearer(office))).json()
+    wall = (await client.get(f"{TOKENS}/self", headers=bearer(scoped.json()["token"]))).json()
+    nation = (await client.get(f"{TOKENS}/self", headers=ADMIN)).json()
+
+    assert (mine["role"], mine["office"], mine["region"], mine["home"]) == (
+        "office",
+        "KEC-730101",
+        None,
+        "73.71.01",
+    )
+    assert (wall["role"], wall["office"], wall["region"], wall["home"]) == (
+        "viewer",
+        None,
+        "73.71",
+        "73.71",
+    )
+    assert (nation["role"], nation["office"], nation["region"], nation["home"]) == (
+        "admin",
+        None,
+        None,
+        "ID",
+    )

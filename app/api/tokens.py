@@ -39,15 +39,16 @@ async def issue_tokens(body: TokenIssueIn, session: SessionDep, actor: Admin) ->
 
 
 @router.get("/self")
-async def token_self(actor: Caller) -> TokenSelfOut:
-    """The calling token itself (any role): what a client such as /lapor needs to know
-    which office it writes for. Never the secret."""
+async def token_self(session: SessionDep, actor: Caller) -> TokenSelfOut:
+    """The calling token itself (any role), never its secret: the office it writes for,
+    its scope, and `home`, the region its holder works in (where a page opens)."""
     return TokenSelfOut(
         id=actor.token_id,
         role=actor.role,
         office=actor.office_code,
         region=actor.region,
         name=actor.name,
+        home=await tokens.home_region(session, actor=actor),
     )
 
 

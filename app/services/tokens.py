@@ -151,6 +151,16 @@ _LIST = text(
 )
 
 
+async def home_region(session: AsyncSession, *, actor: Actor) -> str:
+    """Where the token's holder works: its office's region, else its scope, else the nation."""
+    if actor.office_id is not None:
+        found = await session.scalar(
+            text("SELECT region FROM offices WHERE id = :office_id"), {"office_id": actor.office_id}
+        )
+        return str(found)
+    return actor.region or NATION
+
+
 async def list_tokens(
     session: AsyncSession, *, within: str | None, live_only: bool = False
 ) -> list[TokenRow]:
