@@ -184,6 +184,18 @@ class CountIn(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
+def _count_json(row: Any) -> dict[str, Any]:
+    """A written count as the service answers it."""
+    return {
+        "office_id": row["office_id"],
+        "date": row["date"],
+        "recordings": row["recordings"],
+        "note": row["note"],
+        "version": row["version"],
+        "updated_at": row["updated_at"],
+    }
+
+
 def create_app() -> FastAPI:
     dsn = os.environ["BENCH_DATABASE_URL"]
 
@@ -209,14 +221,7 @@ def create_app() -> FastAPI:
         row = await request.app.state.pool.fetchrow(
             RAW_PUT, office_id, day, body.recordings, body.note
         )
-        return {
-            "office_id": row["office_id"],
-            "date": row["date"],
-            "recordings": row["recordings"],
-            "note": row["note"],
-            "version": row["version"],
-            "updated_at": row["updated_at"],
-        }
+        return _count_json(row)
 
     @app.post("/raw-batch")
     async def raw_batch(request: Request) -> JSONResponse:
@@ -246,15 +251,7 @@ def create_app() -> FastAPI:
         rows = await _write_retrying(
             request.app.state.pool, [code], BARE_PUT, _args(BARE_PUT_PARAMS, values)
         )
-        row = rows[0]
-        return {
-            "office_id": row["office_id"],
-            "date": row["date"],
-            "recordings": row["recordings"],
-            "note": row["note"],
-            "version": row["version"],
-            "updated_at": row["updated_at"],
-        }
+        return _count_json(rows[0])
 
     @app.post("/bare-batch")
     async def bare_batch(request: Request) -> JSONResponse:

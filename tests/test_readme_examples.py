@@ -62,3 +62,5 @@ def test_the_readme_api_examples_run_as_written(service, tmp_path):
     # The export at the end holds the batch's count, written over the office's own.
     assert f",{today()},64,loket sore" in first.stdout
     assert "Kota Makassar" in first.stdout
+    # The last example revalidates the city's progress, unchanged since it was read.
+    assert "304" in first.stdout.splitlines()
