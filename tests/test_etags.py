@@ -17,7 +17,9 @@ SERIES = ("/api/v1/progress/73.71.01/series", {"from": "2019-02-01", "to": DAY})
 OFFICE = ("/api/v1/offices/K1/progress", {"as_of": DAY})
 CHILDREN = ("/api/v1/regions", {"parent": "73.71.01"})
 OFFICES = ("/api/v1/offices", {"region": "73.71.01"})
-ENDPOINTS = [PROGRESS, SERIES, OFFICE, CHILDREN, OFFICES]
+QUALITY = ("/api/v1/quality/73.71.01", {"as_of": DAY})
+EXPLAIN = ("/api/v1/progress/73.71.01/explain", {"as_of": DAY})
+ENDPOINTS = [PROGRESS, SERIES, OFFICE, CHILDREN, OFFICES, QUALITY, EXPLAIN]
 
 
 async def setup(client):
@@ -65,7 +67,7 @@ async def test_200_then_304_then_write_then_200_with_a_new_tag(client, endpoint)
     await assert_not_modified(client, endpoint, response.headers["etag"])
 
 
-@pytest.mark.parametrize("endpoint", [PROGRESS, SERIES, OFFICE, CHILDREN, OFFICES])
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e[0])
 async def test_a_write_in_a_sibling_leaves_the_tag_alone(client, endpoint):
     await setup(client)
     tag = await tag_of(client, endpoint)
@@ -242,3 +244,26 @@ async def test_an_error_is_never_a_304(client, url, params, headers, status):
     response = await client.get(url, params=params, headers={**headers, "If-None-Match": "*"})
     assert response.status_code == status, response.text
     assert "etag" not in response.headers
+
+
+async def test_a_check_changes_the_quality_tag_of_its_region_and_above_only(client):
+    await setup(client)
+    # An office with no count in the three days ending DAY: a silent flag to check.
+    await put_office(client, "K3", "73.71.01")
+    city = ("/api/v1/quality/73.71", {"as_of": DAY})
+    sibling = ("/api/v1/quality/73.71.02", {"as_of": DAY})
+    before = [await tag_of(client, endpoint) for endpoint in (QUALITY, city, sibling)]
+
+    checked = await client.put(
+        "/api/v1/quality/checks",
+        json={"kind": "silent", "office": "K3", "date": DAY, "note": "closed for Imlek"},
+        headers=ADMIN,
+    )
+    assert checked.status_code == 201, checked.text
+
+    for endpoint, tag in zip((QUALITY, city), before, strict=False):
+        response = await revalidate(client, endpoint, tag)
+        assert response.status_code == 200
+        [flag] = [f for f in response.json()["flags"] if f["office"] == "K3"]
+        assert flag["checked"]["note"] == "closed for Imlek"
+    await assert_not_modified(client, sibling, before[2])

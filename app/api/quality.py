@@ -1,7 +1,7 @@
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import API_ERRORS, RegionCode, set_created
 from app.api.progress import AsOf
@@ -11,6 +11,7 @@ from app.clock import today_in
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import Invalid
+from app.etags import conditional
 from app.models import QUALITY_KINDS
 from app.schemas import ExplainOut, FlagOut, QualityCheckIn, QualityOut
 from app.services import explain, quality, quality_checks
@@ -57,6 +58,8 @@ def flag_body(flag: Flag) -> dict[str, Any]:
 @router.get("/quality/{code}")
 async def region_quality(
     code: RegionCode,
+    request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,
@@ -68,6 +71,7 @@ async def region_quality(
     """Data-quality flags of a region's subtree on as_of, by kind, then code, then date."""
     as_of = as_of or today_in(settings.timezone)
     asked = parse_kinds(kinds)
+    await conditional(request, response, session, code, as_of, asked, limit, unchecked)
     region, flags, total = await quality.region_quality(
         session, code=code, as_of=as_of, kinds=asked, limit=limit, unchecked=unchecked
     )
@@ -101,10 +105,17 @@ async def put_check(
 
 @router.get("/progress/{code}/explain")
 async def explain_progress(
-    code: RegionCode, session: SessionDep, settings: SettingsDep, _: Reader, as_of: AsOf = None
+    code: RegionCode,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    as_of: AsOf = None,
 ) -> ExplainOut:
     """The figures and counts that make a region's eligible and recorded on as_of."""
     as_of = as_of or today_in(settings.timezone)
+    await conditional(request, response, session, code, as_of)
     explained = await explain.explain(session, code=code, as_of=as_of)
     return ExplainOut.model_validate(
         {
