@@ -304,9 +304,31 @@ async def test_the_city_children_table_shows_each_kecamatan_coverage_and_sorts(b
             for row in await table.locator("tbody tr").all()
         ]
 
-    assert await order() == [child["code"] for child in children]
+    # Worst first: coverage minus the target that applies, children without a target last.
+    def gap(child: dict[str, Any]) -> tuple[bool, float]:
+        if child["coverage"] is None or child["target_coverage"] is None:
+            return (True, 0.0)
+        return (False, child["coverage"] - child["target_coverage"])
+
+    worst_first = sorted(children, key=gap)
+    assert await order() == [child["code"] for child in worst_first]
     shown = [t.strip() for t in await table.locator("tbody .pct").all_inner_texts()]
-    assert shown == [id_percent(child["coverage"]) for child in children]
+    assert shown == [id_percent(child["coverage"]) for child in worst_first]
+    statuses = [t.strip() for t in await table.locator("tbody .status").all_inner_texts()]
+    assert statuses == [
+        {True: "Sesuai jadwal", False: "Tidak sesuai jadwal", None: "Tanpa target"}[c["on_track"]]
+        for c in worst_first
+    ]
+    by_child = {c["code"]: c for c in dashboard.api("/progress/73.71")["reporting"]["by_child"]}
+    for child in worst_first:
+        counted = by_child[child["code"]]
+        cell = table.locator(f'tr[data-code="{child["code"]}"] td').nth(3)
+        expected = (
+            f"{counted['expected'] - counted['reported']} dari {counted['expected']}"
+            if counted["expected"]
+            else DASH
+        )
+        assert (await cell.inner_text()).strip() == expected
 
     await table.locator('[data-sort-key="coverage"]').click()
     ascending = [c["code"] for c in sorted(children, key=lambda c: c["coverage"])]

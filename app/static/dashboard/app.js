@@ -89,6 +89,10 @@ const TEXT = {
     colWindow: "Rekaman {days} hari",
     coverageCell: "{recorded} dari {eligible} terekam",
     noChildren: "Tidak ada wilayah di bawahnya.",
+    colStatus: "Status",
+    colReporting: "Belum melapor",
+    noTargetShort: "Tanpa target",
+    notReported: "{missing} dari {expected}",
     officesTitle: "Kantor di wilayah ini",
     colOffice: "Kantor",
     colKind: "Jenis",
@@ -180,6 +184,10 @@ const TEXT = {
     colWindow: "Recordings, {days} days",
     coverageCell: "{recorded} of {eligible} recorded",
     noChildren: "There are no regions below this one.",
+    colStatus: "Status",
+    colReporting: "Not reported",
+    noTargetShort: "No target",
+    notReported: "{missing} of {expected}",
     officesTitle: "Offices in this region",
     colOffice: "Office",
     colKind: "Kind",
@@ -984,7 +992,34 @@ function codeNote(code) {
   return h("span", { class: "code" }, code);
 }
 
+function targetGap(child) {
+  return isNum(child.coverage) && isNum(child.target_coverage)
+    ? child.coverage - child.target_coverage : null;
+}
+
+// The status as a colour and, for those who cannot see it, as text.
+function childStatus(child) {
+  const [kind, text] = child.on_track === true ? ["ok", t("onTrack")]
+    : child.on_track === false ? ["bad", t("behind")] : ["unknown", t("noTargetShort")];
+  return h("span", { class: `status status-${kind}`, "data-status": kind }, text);
+}
+
+function notReported(child, reporting) {
+  const counted = reporting.get(child.code);
+  return counted ? counted.expected - counted.reported : null;
+}
+
+function reportingCell(child, reporting) {
+  const counted = reporting.get(child.code);
+  if (!counted || counted.expected === 0) return DASH;
+  return t("notReported", {
+    missing: fmtInt(counted.expected - counted.reported), expected: fmtInt(counted.expected),
+  });
+}
+
 function childrenSection(progress, route) {
+  const reporting = new Map((progress.reporting.by_child || []).map((c) => [c.code, c]));
+  if (!state.sort.children) state.sort.children = { key: "gap", dir: "asc" };
   const columns = [
     {
       key: "name", label: t("colRegion"), sortValue: (r) => shownName(r),
@@ -995,7 +1030,13 @@ function childrenSection(progress, route) {
       cell: (r) => h("span", {
         class: "coverage-cell",
         title: t("coverageCell", { recorded: fmtInt(r.recorded), eligible: fmtInt(r.eligible) }),
-      }, meter(r.coverage, null, null), h("span", { class: "pct" }, fmtPct(r.coverage))),
+      }, meter(r.coverage, r.target_coverage, null), h("span", { class: "pct" }, fmtPct(r.coverage))),
+    },
+    // How far behind its target a child is: the default order, worst first, no target last.
+    { key: "gap", label: t("colStatus"), sortValue: targetGap, cell: childStatus },
+    {
+      key: "reporting", label: t("colReporting"), numeric: true,
+      sortValue: (r) => notReported(r, reporting), cell: (r) => reportingCell(r, reporting),
     },
     {
       key: "day", label: t("colDay", { date: fmtDate(progress.as_of, "short") }), numeric: true,
