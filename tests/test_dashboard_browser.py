@@ -508,3 +508,63 @@ async def test_names_in_the_lists_capitals_are_shown_in_title_case(browser, dash
         finally:
             deleted = await http.delete("/api/v1/regions/73.72")
             assert deleted.status_code == 204, deleted.text
+
+
+async def new_dashboard_token(dashboard: Dashboard, body: dict[str, Any]) -> str:
+    async with httpx.AsyncClient(base_url=dashboard.base_url, headers=ADMIN, timeout=30) as http:
+        created = await http.post("/api/v1/tokens", json=body)
+    assert created.status_code == 201, created.text
+    return str(created.json()["token"])
+
+
+@pytest.mark.parametrize(
+    ("body", "heading"),
+    [
+        ({"role": "office", "office": "MKS-DUKCAPIL", "name": "loket"}, "Kota Makassar"),
+        ({"role": "viewer", "region": "73", "name": "Disdukcapil Sulsel"}, "Sulawesi Selatan"),
+    ],
+)
+async def test_a_first_open_lands_where_the_tokens_holder_works(browser, dashboard, body, heading):
+    token = await new_dashboard_token(dashboard, body)
+    page, console = await open_page(browser, dashboard, token=token)
+
+    await page.goto(dashboard.base_url + "/dashboard")
+    await wait_ready(page, heading)
+
+    assert console.errors == []
+    await close(page)
+
+
+async def test_the_readers_last_region_is_where_the_next_open_lands(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+
+    await page.goto(dashboard.base_url + "/dashboard")
+    await page.reload()
+    await wait_ready(page, "Kota Makassar")
+
+    assert page.url.endswith("#/region/73.71")
+    assert console.errors == []
+    await close(page)
+
+
+async def test_a_view_opened_again_is_revalidated_and_a_304_keeps_its_numbers(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    answered: list[tuple[int, str | None]] = []
+
+    def on_response(response: Any) -> None:
+        if response.url.split("?")[0].endswith("/api/v1/progress/73.71"):
+            answered.append((response.status, response.request.headers.get("if-none-match")))
+
+    page.on("response", on_response)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    first = await text_of(page, "headline-recorded")
+    await goto(page, dashboard, "/region/73", "Sulawesi Selatan")
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+
+    assert answered[0] == (200, None)
+    assert answered[-1][0] == 304
+    assert answered[-1][1] is not None
+    assert await text_of(page, "headline-recorded") == first
+    assert console.errors == []
+    await close(page)

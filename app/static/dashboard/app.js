@@ -11,6 +11,7 @@
 const API_ROOT = "/api/v1";
 const TOKEN_KEY = "rekam.token";
 const LANG_KEY = "rekam.lang";
+const ROUTE_KEY = "rekam.route"; // the last region or office the reader opened
 const REFRESH_MS = 60000;
 const CHART_DAYS = 90;
 const DEFAULT_ROUTE = { view: "region", code: "ID", asOf: null };
@@ -424,6 +425,11 @@ function describeDetail(detail) {
   return "";
 }
 
+// The last body of each URL with its ETag: a refresh revalidates (If-None-Match) and a 304
+// reuses the body instead of fetching it again.
+const revalidated = new Map();
+const REVALIDATED_MAX = 200;
+
 async function api(path, params, signal) {
   const url = new URL(API_ROOT + path, location.origin);
   for (const [name, value] of Object.entries(params || {})) {
@@ -431,6 +437,8 @@ async function api(path, params, signal) {
   }
   const headers = { Accept: "application/json" };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const kept = revalidated.get(url.href);
+  if (kept) headers["If-None-Match"] = kept.etag;
   let response;
   try {
     response = await fetch(url, { headers, signal, cache: "no-store" });
@@ -438,10 +446,32 @@ async function api(path, params, signal) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, "");
   }
+  if (response.status === 304 && kept) return kept.body;
   const body = await response.json().catch(() => undefined);
   if (!response.ok) throw new ApiError(response.status, describeDetail(body && body.detail));
   if (body === undefined) throw new ApiError(response.status, t("errBadResponse"));
+  const etag = response.headers.get("ETag");
+  if (etag) {
+    if (revalidated.size >= REVALIDATED_MAX) revalidated.clear();
+    revalidated.set(url.href, { etag, body });
+  }
   return body;
+}
+
+// Where a page without a route opens: the reader's last choice, else where the token's
+// holder works (its office's region, its scope), else the nation.
+async function firstRoute() {
+  const stored = readStored(ROUTE_KEY);
+  if (stored && /^#\/(region|office)\/[^/?]+$/.test(stored)) return stored;
+  if (state.token) {
+    try {
+      const self = await api("/tokens/self");
+      return hashFor("region", self.home, null);
+    } catch (err) {
+      // An unknown token is reported by the view itself; open at the nation.
+    }
+  }
+  return hashFor(DEFAULT_ROUTE.view, DEFAULT_ROUTE.code, null);
 }
 
 function asOfParams(route) {
@@ -501,9 +531,10 @@ const VIEWS = {
 async function load() {
   const route = parseRoute();
   if (!route) {
-    history.replaceState(null, "", hashFor(DEFAULT_ROUTE.view, DEFAULT_ROUTE.code, null));
+    history.replaceState(null, "", await firstRoute());
     return load();
   }
+  writeStored(ROUTE_KEY, hashFor(route.view, route.code, null));
   const seq = ++state.seq;
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
