@@ -406,10 +406,13 @@ async def test_as_of_shows_the_figures_of_the_chosen_date(browser, dashboard):
     await close(page)
 
 
-async def test_english_toggle_changes_words_but_not_number_format(browser, dashboard):
+async def test_english_toggle_changes_words_and_number_formats(browser, dashboard):
     page, console = await open_page(browser, dashboard)
     await goto(page, dashboard, "/region/73.71", "Kota Makassar")
-    before = await text_of(page, "headline-eligible")
+    coverage = dashboard.api("/progress/73.71")["coverage"]
+    assert await text_of(page, "headline-eligible") == "1.216.381"
+    assert await text_of(page, "headline-day-target") == "1.000"
+    assert await text_of(page, "headline-coverage") == id_percent(coverage)
 
     await page.get_by_test_id("lang-toggle").click()
     await shoot(page, "english")
@@ -417,7 +420,9 @@ async def test_english_toggle_changes_words_but_not_number_format(browser, dashb
     assert await page.evaluate("document.documentElement.lang") == "en"
     assert await text_of(page, "lang-toggle") == "Bahasa Indonesia"
     assert await text_of(page, "headline-on-track") in ("On track", "Behind schedule")
-    assert await text_of(page, "headline-eligible") == before == "1.216.381"
+    assert await text_of(page, "headline-eligible") == "1,216,381"
+    assert await text_of(page, "headline-day-target") == "1,000"
+    assert await text_of(page, "headline-coverage") == id_percent(coverage).replace(",", ".")
     assert await page.evaluate("localStorage.getItem('rekam.lang')") == "en"
     await page.reload()
     await wait_ready(page, "Kota Makassar")

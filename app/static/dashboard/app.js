@@ -248,12 +248,26 @@ function writeStored(key, value) {
 
 /* ------------------------------------------------------------ formatting */
 
-const NUMBER_LOCALE = "id-ID"; // numbers always use Indonesian separators
-const INT_FMT = new Intl.NumberFormat(NUMBER_LOCALE, { maximumFractionDigits: 0 });
-const DEC_FMT = new Intl.NumberFormat(NUMBER_LOCALE, { maximumFractionDigits: 1 });
-const PCT_FMT = new Intl.NumberFormat(NUMBER_LOCALE, {
-  style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1,
-});
+// Numbers and dates in the chosen language's format: id 1.234.567 and 85,3%; en 1,234,567
+// and 85.3%.
+function locale() {
+  return state.lang === "en" ? "en-GB" : "id-ID";
+}
+
+const numberFormats = new Map();
+const NUMBER_OPTIONS = {
+  int: { maximumFractionDigits: 0 },
+  dec: { maximumFractionDigits: 1 },
+  pct: { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 },
+  wholePct: { style: "percent", minimumFractionDigits: 0, maximumFractionDigits: 0 },
+};
+
+function numberFormat(kind) {
+  const key = `${locale()}/${kind}`;
+  if (!numberFormats.has(key)) numberFormats.set(key, new Intl.NumberFormat(locale(), NUMBER_OPTIONS[kind]));
+  return numberFormats.get(key);
+}
+
 const dateFormats = new Map();
 
 function t(key, params) {
@@ -267,24 +281,23 @@ function isNum(value) {
 }
 
 function fmtInt(value) {
-  return isNum(value) ? INT_FMT.format(value) : DASH;
+  return isNum(value) ? numberFormat("int").format(value) : DASH;
 }
 
 function fmtDec(value) {
-  return isNum(value) ? DEC_FMT.format(value) : DASH;
+  return isNum(value) ? numberFormat("dec").format(value) : DASH;
 }
 
 function fmtPct(value) {
-  return isNum(value) ? PCT_FMT.format(value) : DASH;
+  return isNum(value) ? numberFormat("pct").format(value) : DASH;
 }
 
 function dateFormat(kind) {
-  const locale = state.lang === "en" ? "en-GB" : "id-ID";
-  const key = `${locale}/${kind}`;
+  const key = `${locale()}/${kind}`;
   if (!dateFormats.has(key)) {
     const options = kind === "short" ? { day: "numeric", month: "short" }
       : { day: "numeric", month: "short", year: "numeric" };
-    dateFormats.set(key, new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }));
+    dateFormats.set(key, new Intl.DateTimeFormat(locale(), { ...options, timeZone: "UTC" }));
   }
   return dateFormats.get(key);
 }
@@ -915,9 +928,7 @@ function barChart(width, points, label) {
 
 function pctTick(step) {
   const wholePercents = Math.abs(Math.round(step * 100) - step * 100) < 1e-9;
-  const format = new Intl.NumberFormat(NUMBER_LOCALE, {
-    style: "percent", maximumFractionDigits: wholePercents ? 0 : 1, minimumFractionDigits: wholePercents ? 0 : 1,
-  });
+  const format = numberFormat(wholePercents ? "wholePct" : "pct");
   return (v) => format.format(v);
 }
 
