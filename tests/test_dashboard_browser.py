@@ -573,3 +573,28 @@ async def test_a_view_opened_again_is_revalidated_and_a_304_keeps_its_numbers(br
     assert await text_of(page, "headline-recorded") == first
     assert console.errors == []
     await close(page)
+
+
+@pytest.mark.parametrize(
+    ("route", "heading", "note"),
+    [
+        ("/region/73.71?as_of=2099-01-01", "Kota Makassar", "belum tiba"),
+        ("/region/73.71?as_of=2000-01-01", "Kota Makassar", "Belum ada data"),
+        ("/office/MKS-DUKCAPIL?as_of=2000-01-01", "Dinas Dukcapil Kota Makassar", "Belum ada data"),
+        ("/region/73.71", "Kota Makassar", None),
+    ],
+)
+async def test_a_date_after_today_or_before_any_data_gets_a_note(
+    browser, dashboard, route, heading, note
+):
+    page, console = await open_page(browser, dashboard)
+
+    await goto(page, dashboard, route, heading)
+
+    shown = page.get_by_test_id("as-of-note")
+    if note is None:
+        assert await shown.count() == 0
+    else:
+        assert note in await shown.inner_text()
+    assert console.errors == []
+    await close(page)

@@ -48,6 +48,8 @@ const TEXT = {
     errBadResponse: "Jawaban server tidak dapat dibaca.",
     errUnexpected: "Terjadi kesalahan tak terduga: {message}",
     dataAsOf: "data per {date}",
+    futureDate: "Tanggal {date} belum tiba: angka ini hanya memuat data sampai hari ini.",
+    noDataYet: "Belum ada data sampai {date}: pilih tanggal yang lebih baru.",
     level_nation: "Nasional",
     level_province: "Provinsi",
     level_regency: "Kabupaten/Kota",
@@ -143,6 +145,8 @@ const TEXT = {
     errBadResponse: "The server's answer could not be read.",
     errUnexpected: "Unexpected error: {message}",
     dataAsOf: "data as of {date}",
+    futureDate: "{date} has not come yet: these figures hold the data up to today only.",
+    noDataYet: "There is no data up to {date}: pick a later date.",
     level_nation: "Nation",
     level_province: "Province",
     level_regency: "Regency/City",
@@ -606,7 +610,7 @@ function renderShown() {
   const scrolled = saveInnerScroll(view);
   const charts = [];
   try {
-    view.replaceChildren(...VIEWS[route.view].render(data, route, charts));
+    view.replaceChildren(...VIEWS[route.view].render(data, route, charts).filter(Boolean));
     for (const chart of charts) chart.el.replaceChildren(chart.draw(chartWidth(chart.el)));
   } catch (err) {
     showError(err); // an answer of an unexpected shape; report it instead of stopping
@@ -701,6 +705,19 @@ function viewHeader(title, details, asOf) {
   return h("div", { class: "view-head" },
     h("h1", {}, title),
     h("p", { class: "muted" }, [...details, t("dataAsOf", { date: fmtDate(asOf) })].join(" · ")));
+}
+
+/** Today in a timezone, as the API writes dates. */
+function todayIn(timeZone) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
+}
+
+// A word when the date asked for makes no sense yet: after today, or before any data.
+function asOfNote(asOf, timeZone, hasData) {
+  const key = asOf > todayIn(timeZone) ? "futureDate" : hasData ? null : "noDataYet";
+  return key && h("p", { class: "note", role: "status", "data-testid": "as-of-note" },
+    t(key, { date: fmtDate(asOf) }));
 }
 
 function levelName(level) {
@@ -1149,6 +1166,8 @@ function renderRegion(data, route, charts) {
   const range = points.length ? fmtDateRange(points[0].start, points[points.length - 1].end) : null;
   return [
     viewHeader(shownName(region), [levelName(region.level), region.code], progress.as_of),
+    asOfNote(progress.as_of, (state.meta && state.meta.timezone) || "Asia/Jakarta",
+      progress.recorded > 0 || progress.eligible !== null),
     h("section", { class: "cards", "aria-label": t("summary") },
       coverageCard(progress, target),
       dayCard(progress.as_of, progress.day),
@@ -1199,6 +1218,7 @@ function renderOffice(data, route, charts) {
   const range = counts ? fmtDateRange(counts.from, counts.to) : null;
   return [
     viewHeader(office.name, [t("office"), office.code], progress.as_of),
+    asOfNote(progress.as_of, office.timezone, progress.total > 0),
     h("section", { class: "cards", "aria-label": t("summary") },
       dayCard(progress.as_of, progress.day),
       windowCard(progress.window),
