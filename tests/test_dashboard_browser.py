@@ -598,3 +598,25 @@ async def test_a_date_after_today_or_before_any_data_gets_a_note(
         assert note in await shown.inner_text()
     assert console.errors == []
     await close(page)
+
+
+async def test_a_first_visit_without_a_token_says_what_rekam_is_and_who_gives_tokens(
+    browser, dashboard
+):
+    page, console = await open_page(browser, dashboard, token=None, width=360)
+
+    await page.goto(f"{dashboard.base_url}/dashboard")
+    await page.wait_for_function("() => document.body.dataset.state === 'error'")
+    welcome = page.get_by_test_id("welcome")
+    assert "Disdukcapil" in await welcome.inner_text()
+    await shoot(page, "welcome")
+    await page.get_by_test_id("lang-toggle").click()
+    assert "Disdukcapil admin" in await welcome.inner_text()
+
+    await page.get_by_test_id("welcome-token").fill(dashboard.viewer)
+    await page.get_by_test_id("welcome-token").press("Enter")
+    await wait_ready(page, "Indonesia")
+
+    assert await page.get_by_test_id("welcome").count() == 0
+    assert all("401" in error for error in console.errors), console.errors
+    await close(page)

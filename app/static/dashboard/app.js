@@ -92,6 +92,9 @@ const TEXT = {
     colWindow: "Rekaman {days} hari",
     coverageCell: "{recorded} dari {eligible} terekam",
     noChildren: "Tidak ada wilayah di bawahnya.",
+    welcomeTitle: "Rekam: kemajuan perekaman e-KTP",
+    welcomeWhat: "Rekam menunjukkan berapa penduduk wajib KTP yang sudah direkam, hari demi hari, dari kecamatan sampai nasional, terhadap target harian dan target cakupan.",
+    welcomeWho: "Data ini memerlukan token akses. Token diberikan oleh admin Disdukcapil kabupaten/kota Anda; masukkan di sini.",
     colStatus: "Status",
     colReporting: "Belum melapor",
     noTargetShort: "Tanpa target",
@@ -189,6 +192,9 @@ const TEXT = {
     colWindow: "Recordings, {days} days",
     coverageCell: "{recorded} of {eligible} recorded",
     noChildren: "There are no regions below this one.",
+    welcomeTitle: "Rekam: e-KTP recording progress",
+    welcomeWhat: "Rekam shows how many residents eligible for an e-KTP have been recorded, day by day, from one kecamatan up to the nation, against the daily and coverage targets.",
+    welcomeWho: "This data needs an access token. Tokens are given by your regency's or city's Disdukcapil admin; enter yours here.",
     colStatus: "Status",
     colReporting: "Not reported",
     noTargetShort: "No target",
@@ -577,7 +583,8 @@ async function load() {
     // On a refresh keep the figures already on screen; elsewhere say why nothing shows.
     if (!state.shown || state.shown.route.asOf !== route.asOf) {
       state.shown = null;
-      renderPlaceholder(route, t("viewUnavailable"));
+      if (err instanceof ApiError && err.status === 401 && !state.token) renderWelcome();
+      else renderPlaceholder(route, t("viewUnavailable"));
     }
     document.body.dataset.state = "error";
   } finally {
@@ -626,6 +633,26 @@ function renderPlaceholder(route, message) {
     ? regionCrumbs(route.code, route.asOf, true)
     : [{ label: route.code, current: true }]);
   $("#view").replaceChildren(h("p", { class: "placeholder" }, message));
+}
+
+// A first visit without a token: what Rekam is, who gives tokens, and a place to enter one.
+function renderWelcome() {
+  setBreadcrumbs([]);
+  const input = h("input", {
+    id: "welcome-token", type: "password", autocomplete: "off", "data-testid": "welcome-token",
+  });
+  const form = h("form", { class: "welcome-form" },
+    h("label", { for: "welcome-token" }, t("token")), input,
+    h("button", { type: "submit" }, t("save")));
+  form.addEventListener("submit", (event) => {
+    $("#token").value = input.value;
+    onSaveToken(event);
+  });
+  $("#view").replaceChildren(h("section", { class: "panel welcome", "data-testid": "welcome" },
+    h("h1", {}, t("welcomeTitle")),
+    h("p", {}, t("welcomeWhat")),
+    h("p", {}, t("welcomeWho")),
+    form));
 }
 
 /** Table wrappers scroll sideways on phones; keep their position across redraws. */
@@ -1263,6 +1290,7 @@ function onToggleLanguage() {
   applyLanguage();
   const route = parseRoute();
   if (state.shown) renderShown();
+  else if (!state.token && state.error instanceof ApiError && state.error.status === 401) renderWelcome();
   else if (route) renderPlaceholder(route, t(state.controller ? "loading" : "viewUnavailable"));
 }
 
