@@ -620,3 +620,30 @@ async def test_a_first_visit_without_a_token_says_what_rekam_is_and_who_gives_to
     assert await page.get_by_test_id("welcome").count() == 0
     assert all("401" in error for error in console.errors), console.errors
     await close(page)
+
+
+async def test_not_reported_names_at_most_50_offices_and_points_to_the_children(browser, dashboard):
+    # A province of 60 offices that have not reported: too many to list one by one.
+    offices = [
+        {"code": f"SILENT-{n:02d}", "name": f"Kantor {n}", "region": "76", "kind": "kecamatan"}
+        for n in range(60)
+    ]
+    async with httpx.AsyncClient(base_url=dashboard.base_url, headers=ADMIN, timeout=30) as http:
+        assert (await http.put("/api/v1/regions/76", json={"name": "SULAWESI BARAT"})).is_success
+        assert (await http.post("/api/v1/offices", json={"offices": offices})).is_success
+        try:
+            page, console = await open_page(browser, dashboard)
+            await goto(page, dashboard, "/region/ID", "Indonesia")
+            reporting = dashboard.api("/progress/ID")["reporting"]
+
+            chips = page.get_by_test_id("missing-list").locator("li")
+            assert reporting["missing_total"] > 50
+            assert await chips.count() == 50
+            assert "Belum melapor" in await text_of(page, "missing-more")
+            row = page.get_by_test_id("children-table").locator('tr[data-code="76"] td').nth(3)
+            assert (await row.inner_text()).strip() == "60 dari 60"
+            assert console.errors == []
+            await close(page)
+        finally:
+            quiet = [office | {"active": False} for office in offices]
+            assert (await http.post("/api/v1/offices", json={"offices": quiet})).is_success

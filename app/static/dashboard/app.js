@@ -11,6 +11,7 @@
 const API_ROOT = "/api/v1";
 const TOKEN_KEY = "rekam.token";
 const LANG_KEY = "rekam.lang";
+const MAX_CHIPS = 50; // offices named in "not reported"; the rest are counted per child
 const ROUTE_KEY = "rekam.route"; // the last region or office the reader opened
 const REFRESH_MS = 60000;
 const CHART_DAYS = 90;
@@ -111,6 +112,7 @@ const TEXT = {
     reportedOf: "{x} dari {y} kantor melapor",
     allReported: "Semua kantor sudah melapor.",
     missingTruncated: "Daftar ini hanya sebagian; seluruhnya {total} kantor belum melapor.",
+    missingByChild: "{shown} dari {total} kantor yang belum melapor ditampilkan; kolom \u201cBelum melapor\u201d di tabel wilayah menunjukkan sisanya per wilayah.",
     office: "Kantor",
     totalRecordings: "Total rekaman",
     lastReported: "Laporan terakhir",
@@ -211,6 +213,7 @@ const TEXT = {
     reportedOf: "{x} of {y} offices reported",
     allReported: "All offices have reported.",
     missingTruncated: "This list is partial; {total} offices have not reported in all.",
+    missingByChild: "{shown} of the {total} offices that have not reported are shown; the \u201cNot reported\u201d column of the regions table counts them per region.",
     office: "Office",
     totalRecordings: "Total recordings",
     lastReported: "Last reported",
@@ -1171,15 +1174,19 @@ function officesSection(progress, route) {
 function missingSection(progress, route) {
   const reporting = progress.reporting;
   const missing = reporting.missing || [];
+  // A few chips help; hundreds are a wall: beyond MAX_CHIPS the children's table says where.
+  const shown = missing.slice(0, MAX_CHIPS);
   return h("section", { class: "panel" },
     h("h2", {}, route.asOf ? t("missingOn", { date: fmtDate(reporting.date) }) : t("missingToday")),
     h("p", { class: "reporting-summary" },
       t("reportedOf", { x: fmtInt(reporting.reported), y: fmtInt(reporting.expected) })),
-    h("ul", { class: "missing-list", "data-testid": "missing-list" }, missing.map((code) =>
+    h("ul", { class: "missing-list", "data-testid": "missing-list" }, shown.map((code) =>
       h("li", {}, h("a", { href: hashFor("office", code, route.asOf) }, code)))),
     reporting.missing_total === 0 ? h("p", { class: "muted" }, t("allReported")) : null,
-    reporting.missing_total > missing.length
-      ? h("p", { class: "note" }, t("missingTruncated", { total: fmtInt(reporting.missing_total) })) : null);
+    reporting.missing_total > shown.length
+      ? h("p", { class: "note", "data-testid": "missing-more" }, t(
+        (progress.children || []).length ? "missingByChild" : "missingTruncated",
+        { total: fmtInt(reporting.missing_total), shown: fmtInt(shown.length) })) : null);
 }
 
 /* ----------------------------------------------------------------- views */
