@@ -193,3 +193,11 @@ async def test_silent_and_region_flags_are_checked_on_their_date(client):
     await batch(client, [{"office": "OF-1", "date": str(D), "recordings": 5}])
     assert [f["kind"] for f in await flags(client, "73.71")] == ["over_coverage"]
     assert date.fromisoformat(found[0]["date"]) == D
+
+
+async def test_checks_is_its_own_resource_not_a_region_to_read(client):
+    for method in ("GET", "OPTIONS", "DELETE"):
+        response = await client.request(method, "/api/v1/quality/checks", headers=ADMIN)
+
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "PUT"

@@ -2,6 +2,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.deps import API_ERRORS, RegionCode, set_created
 from app.api.progress import AsOf
@@ -18,6 +19,16 @@ from app.services import explain, quality, quality_checks
 from app.services.quality import Flag
 
 router = APIRouter(prefix="/api/v1", tags=["quality"], responses=API_ERRORS, route_class=ApiRoute)
+
+
+class FlaggedRegion(StringConvertor):
+    """A region code in /quality/{code}: any segment but `checks`, which is its own resource
+    (so GET /quality/checks is 405 with `Allow: PUT`, not a search for region "checks")."""
+
+    regex = r"(?!checks$)[^/]+"
+
+
+register_url_convertor("flagged_region", FlaggedRegion())
 
 Kinds = Annotated[
     str | None,
@@ -55,7 +66,7 @@ def flag_body(flag: Flag) -> dict[str, Any]:
     }
 
 
-@router.get("/quality/{code}")
+@router.get("/quality/{code:flagged_region}")
 async def region_quality(
     code: RegionCode,
     request: Request,
