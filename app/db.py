@@ -108,12 +108,28 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_read_session_factory(
+    engine: AsyncEngine, settings: Settings
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET requests. Without PgBouncer they run each statement on its own
+    (autocommit): at READ COMMITTED every statement takes its own snapshot inside a
+    transaction too, so a read sees the same rows, without the BEGIN and ROLLBACK round
+    trips. Through PgBouncer in transaction mode a statement's parse and execute must stay
+    in one transaction (one server connection), so reads keep theirs."""
+    if settings.database_pgbouncer:
+        return create_session_factory(engine)
+    return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 SessionFactory = Callable[[], AsyncSession]
 
 
 async def get_session_factory(request: Request) -> SessionFactory:
     """For work that must not hold one connection throughout (an export, page by page)."""
-    factory: SessionFactory = request.app.state.session_factory
+    state = request.app.state
+    factory: SessionFactory = (
+        state.read_session_factory if request.method in ("GET", "HEAD") else state.session_factory
+    )
     return factory
 
 

@@ -26,7 +26,7 @@ from app.api import (
 )
 from app.auth import limits_for
 from app.config import Settings, get_settings
-from app.db import create_engine, create_session_factory
+from app.db import create_engine, create_read_session_factory, create_session_factory
 from app.errors import install_handlers
 from app.middleware import BufferedBody, RequestContext
 from app.migrate import head_revision
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         own_engine = engine is None
         app.state.engine = engine or create_engine(settings)
         app.state.session_factory = create_session_factory(app.state.engine)
+        app.state.read_session_factory = create_read_session_factory(app.state.engine, settings)
         try:
             yield
         finally:
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # Tests drive the app without running its lifespan.
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.read_session_factory = create_read_session_factory(engine, settings)
     install_handlers(app)
     for module in (
         ops,
