@@ -11,7 +11,7 @@ never the other way round.
 """
 
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import Request, Response
 from sqlalchemy import text
@@ -36,6 +36,18 @@ async def region_version(session: AsyncSession, code: str) -> int:
     if version is None:
         raise NotFound(f"no region {code}")
     return int(version)
+
+
+class Decided(NamedTuple):
+    """A read's tag as conditional() decided it, left in the request's state under DECIDED
+    for app/revalidation.py to note once the read is answered."""
+
+    region: str
+    version: int
+    tag: str
+
+
+DECIDED = "revalidation"
 
 
 def make_tag(version: int, *parts: Any) -> str:
@@ -66,6 +78,7 @@ async def conditional(
     and endpoint are included already."""
     version = await region_version(session, region)
     tag = make_tag(version, request.url.path, region, *parts)
+    setattr(request.state, DECIDED, Decided(region, version, tag))
     if matches(request.headers.get("if-none-match"), tag):
         raise NotModified(tag)
     response.headers["ETag"] = tag

@@ -30,6 +30,7 @@ from app.db import create_engine, create_read_session_factory, create_session_fa
 from app.errors import install_handlers
 from app.middleware import BufferedBody, RequestContext
 from app.migrate import head_revision
+from app.revalidation import Revalidation
 from app.schemas import BatchIn, CountIn, ErrorOut, FigureBatchIn, OfficeBatchIn, RegionBatchIn
 
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     if settings.docs_enabled:
         docs.install(app)
 
+    app.add_middleware(Revalidation, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,198 @@
+"""Revalidations answered before routing: a 304 from one round trip to PostgreSQL.
+
+A dashboard revalidates every page every minute, and almost always gets a 304. Through the
+router that 304 costs the dependency tree, the token lookup and the version lookup; here it
+costs one statement that both checks the token and reads the region's version.
+
+conditional() (app/etags.py), having decided a read's tag the full way, leaves it in the
+request's state; when the router answers that read 200 or 304, it is noted under the
+request's path and query: its region, the version it was computed at and the route. The next
+GET of that path and query with If-None-Match is answered here with a 304 when, and only
+when, the full way would answer the same: the token is live (or none is needed), the caller
+is within its rate limit, the region's version is still the noted one (so nothing the body
+depends on has changed, read-your-writes included), the tag matches, and the note was made
+in the same quarter hour (a default `as_of` is today in some timezone, and every timezone's
+midnight falls on a quarter hour). Anything else, and any fault, goes on to the router, which
+answers as it always does.
+"""
+
+import hmac
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from asyncpg.exceptions import PostgresError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import metrics
+from app.auth import ENV_ADMIN, LAST_USED_RESOLUTION, Actor, Limits, secret_hash
+from app.config import Settings
+from app.errors import CACHE_CONTROL
+from app.etags import DECIDED, Decided, matches
+
+QUARTER_HOUR = 900
+# Beyond this many noted paths the notes start again: a crawler walking every region must
+# not grow a worker's memory without bound.
+MAX_NOTES = 50_000
+
+# The token lookup and its last_used_at stamp as app/auth.py does them, and the version as
+# app/etags.py reads it, in one statement. $1 NULL: no token (public read, or the admin token
+# from the environment).
+_CHECK = """
+WITH found AS (
+    SELECT id, role, last_used_at FROM tokens WHERE secret_hash = $1 AND revoked_at IS NULL
+),
+touched AS (
+    UPDATE tokens SET last_used_at = $2
+    WHERE id = (SELECT id FROM found WHERE last_used_at IS NULL OR last_used_at < $3)
+    RETURNING id, set_config('synchronous_commit', 'off', true)
+)
+SELECT (SELECT id FROM found) AS token_id,
+       (SELECT role FROM found) AS role,
+       (SELECT count(*) FROM touched) AS touched,
+       (SELECT coalesce(sum(subtree), 0) FROM region_versions WHERE region = r.code)
+     + (SELECT coalesce(sum(own), 0) FROM region_versions WHERE region = ANY(r.lineage))
+       AS version
+FROM regions r WHERE r.code = $4
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    region: str
+    version: int
+    tag: str
+    quarter: int  # the quarter hour (since the epoch) the tag was decided in
+    route: Any  # the matched route, so that metrics and the access log name it
+
+
+def quarter_hour(now: float | None = None) -> int:
+    return math.floor((time.time() if now is None else now) / QUARTER_HOUR)
+
+
+class Notes:
+    """The tags conditional() decided, by path and query, in this process."""
+
+    def __init__(self) -> None:
+        self._notes: dict[tuple[str, bytes], Note] = {}
+
+    def note(self, scope: Scope, decided: Decided) -> None:
+        if len(self._notes) >= MAX_NOTES:
+            self._notes.clear()
+        key = (scope["path"], scope.get("query_string", b""))
+        self._notes[key] = Note(*decided, quarter_hour(), scope.get("route"))
+
+    def get(self, scope: Scope) -> Note | None:
+        note = self._notes.get((scope["path"], scope.get("query_string", b"")))
+        return note if note is not None and note.quarter == quarter_hour() else None
+
+
+class Revalidation:
+    """ASGI middleware: answers a revalidation it can prove unchanged, else passes it on."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.notes = Notes()
+        self.admin_hash = (
+            secret_hash(settings.admin_token.get_secret_value()) if settings.admin_token else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        if_none_match = Headers(scope=scope).get("if-none-match")
+        note = self.notes.get(scope) if if_none_match else None
+        if (
+            note is not None
+            and matches(if_none_match, note.tag)
+            and await self._unchanged(scope, note)
+        ):
+            metrics.REVALIDATED.inc()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [
+                        (b"etag", note.tag.encode()),
+                        (b"cache-control", CACHE_CONTROL.encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        status = 0
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_noting_status)
+        decided = scope.get("state", {}).get(DECIDED)
+        if decided is not None and status in (200, 304):
+            self.notes.note(scope, decided)
+
+    async def _unchanged(self, scope: Scope, note: Note) -> bool:
+        """True when the caller may read and the noted version still stands."""
+        state = scope["app"].state
+        digest = self._token_digest(Headers(scope=scope))
+        if digest is None:
+            return False
+        env_admin = digest != b"" and self.admin_hash is not None
+        env_admin = env_admin and hmac.compare_digest(digest, self.admin_hash or b"")
+        looked_up = None if digest == b"" or env_admin else digest
+        try:
+            row = await self._check(state.engine, looked_up, note.region)
+        except (PostgresError, sa_exc.SQLAlchemyError, OSError, TimeoutError):
+            return False  # the router meets the fault again and answers 503
+        if row is None or row["version"] != note.version:
+            return False
+        if looked_up is not None and row["token_id"] is None:
+            return False  # unknown or revoked: the router answers 401
+        actor = ENV_ADMIN if env_admin else None
+        if row["token_id"] is not None:
+            actor = Actor(token_id=row["token_id"], role=row["role"], name=None)
+        key = f"token:{actor.token_id}" if actor else f"address:{_client_address(scope)}"
+        limits: Limits = state.limits
+        if await limits.requests.hit(key):
+            return False  # the router counts the hit again and answers 429
+        scope.setdefault("state", {})["actor"] = actor
+        scope["route"] = note.route
+        return True
+
+    def _token_digest(self, headers: Headers) -> bytes | None:
+        """The bearer token's hash; b"" for no token where reads are public; None for
+        anything the router must answer (a missing token, a malformed header)."""
+        authorization = headers.get("authorization")
+        if authorization is None:
+            return b"" if self.settings.public_read else None
+        scheme, _, secret = authorization.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            return None
+        return secret_hash(secret)
+
+    async def _check(self, engine: AsyncEngine, digest: bytes | None, region: str) -> Any:
+        now = datetime.now(UTC)
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            args = (digest, now, now - LAST_USED_RESOLUTION, region)
+            if self.settings.database_pgbouncer:
+                # Through PgBouncer a statement's parse and execute must share a transaction.
+                async with raw.transaction():
+                    return await raw.fetchrow(_CHECK, *args)
+            return await raw.fetchrow(_CHECK, *args)
+
+
+def _client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"

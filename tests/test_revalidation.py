@@ -1,0 +1,157 @@
+"""Revalidations answered before routing (app/revalidation.py), on a real server: a 304 only
+where the router would give the same one, and never after a write in the subtree."""
+
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from app.etags import Decided
+from app.revalidation import QUARTER_HOUR, Notes
+from tests.conftest import ADMIN, LiveServer
+from tests.helpers import bearer, new_token, put_office
+from tests.progress_helpers import counts, regions
+
+DAY = "2019-02-10"
+ENDPOINTS = [
+    ("/api/v1/progress/73.71.01", {"as_of": DAY}),
+    ("/api/v1/progress/73.71.01/series", {"from": "2019-02-01", "to": DAY}),
+    ("/api/v1/offices/K1/progress", {"as_of": DAY}),
+    ("/api/v1/regions", {"parent": "73.71.01"}),
+    ("/api/v1/offices", {"region": "73.71.01"}),
+    ("/api/v1/quality/73.71.01", {"as_of": DAY}),
+    ("/api/v1/progress/73.71.01/explain", {"as_of": DAY}),
+]
+PROGRESS = ENDPOINTS[0]
+
+
+@pytest.fixture(scope="module")
+def live(server_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(server_url, "revalidation", REKAM_RATE_LIMIT_PER_MINUTE="120")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+async def http(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as client:
+        await regions(client, "73", "73.71", "73.71.01", "73.71.02")
+        await put_office(client, "K1", "73.71.01", daily_target=10)
+        await put_office(client, "K2", "73.71.02", daily_target=10)
+        await counts(client, "K1", {"2019-02-09": 5})
+        yield client
+
+
+async def answered_before_routing(http: httpx.AsyncClient) -> float:
+    metrics = (await http.get("/metrics")).text
+    found = re.search(r"^rekam_revalidated_total (\S+)$", metrics, re.MULTILINE)
+    assert found, metrics
+    return float(found.group(1))
+
+
+async def revalidate(http, endpoint, tag, headers=ADMIN):
+    url, params = endpoint
+    return await http.get(url, params=params, headers={**headers, "If-None-Match": tag})
+
+
+async def first_tag(http, endpoint, headers=ADMIN):
+    url, params = endpoint
+    response = await http.get(url, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e[0])
+async def test_a_revalidation_is_answered_before_routing_as_the_router_answers_it(http, endpoint):
+    token = await new_token(http, "viewer")
+    tag = (await first_tag(http, endpoint, bearer(token))).headers["etag"]
+    by_router = await revalidate(http, endpoint, tag, bearer(token))  # noted from here on
+    before = await answered_before_routing(http)
+
+    early = await revalidate(http, endpoint, tag, bearer(token))
+
+    assert early.status_code == 304
+    assert early.content == b""
+    assert await answered_before_routing(http) == before + 1
+    same = ("etag", "cache-control", "x-content-type-options", "referrer-policy", "x-frame-options")
+    assert {h: early.headers.get(h) for h in same} == {h: by_router.headers.get(h) for h in same}
+
+
+async def test_a_write_in_the_subtree_is_in_the_next_revalidation(http):
+    tag = (await first_tag(http, PROGRESS)).headers["etag"]
+    assert (await revalidate(http, PROGRESS, tag)).status_code == 304
+
+    await counts(http, "K1", {DAY: 7})
+
+    fresh = await revalidate(http, PROGRESS, tag)
+    assert fresh.status_code == 200
+    assert fresh.json()["day"]["recordings"] == 7
+    assert fresh.headers["etag"] != tag
+
+
+async def test_a_write_in_a_sibling_leaves_the_304_before_routing(http):
+    tag = (await first_tag(http, PROGRESS)).headers["etag"]
+    await revalidate(http, PROGRESS, tag)
+    await counts(http, "K2", {DAY: 3})
+    before = await answered_before_routing(http)
+
+    assert (await revalidate(http, PROGRESS, tag)).status_code == 304
+    assert await answered_before_routing(http) == before + 1
+
+
+async def test_a_revoked_token_gets_401_not_a_304(http):
+    created = await http.post("/api/v1/tokens", json={"role": "viewer"}, headers=ADMIN)
+    token, token_id = created.json()["token"], created.json()["id"]
+    tag = (await first_tag(http, PROGRESS, bearer(token))).headers["etag"]
+    assert (await revalidate(http, PROGRESS, tag, bearer(token))).status_code == 304
+
+    assert (await http.delete(f"/api/v1/tokens/{token_id}", headers=ADMIN)).status_code == 204
+
+    refused = await revalidate(http, PROGRESS, tag, bearer(token))
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer rekam_unknown"}]
+)
+async def test_without_a_valid_token_a_noted_tag_still_gets_401(http, headers):
+    tag = (await first_tag(http, PROGRESS)).headers["etag"]
+    await revalidate(http, PROGRESS, tag)
+
+    assert (await revalidate(http, PROGRESS, tag, headers)).status_code == 401
+
+
+async def test_a_refused_read_is_never_noted(http):
+    url = "/api/v1/progress/73.71.01"
+    for _ in range(2):
+        response = await http.get(
+            url, params={"as_of": "2019-02-30"}, headers={**ADMIN, "If-None-Match": "*"}
+        )
+        assert response.status_code == 422
+
+
+async def test_the_rate_limit_holds_for_304s_before_routing(http):
+    token = await new_token(http, "viewer")
+    tag = (await first_tag(http, PROGRESS, bearer(token))).headers["etag"]
+    statuses = [
+        (await revalidate(http, PROGRESS, tag, bearer(token))).status_code for _ in range(120)
+    ]
+    # One hit went to the first read: the limit (120 a minute) ends the run of 304s.
+    assert statuses == [304] * 119 + [429]
+
+
+def test_a_note_lasts_until_the_quarter_hour_ends(monkeypatch):
+    notes = Notes()
+    scope = {"path": "/api/v1/progress/73", "query_string": b""}
+    start = 1_800_000_000 // QUARTER_HOUR * QUARTER_HOUR
+    monkeypatch.setattr("app.revalidation.time.time", lambda: start + 1)
+    notes.note(scope, Decided("73", 5, 'W/"t"'))
+    monkeypatch.setattr("app.revalidation.time.time", lambda: start + QUARTER_HOUR - 1)
+    assert notes.get(scope) is not None
+    monkeypatch.setattr("app.revalidation.time.time", lambda: start + QUARTER_HOUR)
+    assert notes.get(scope) is None
