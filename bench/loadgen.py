@@ -3,7 +3,7 @@ bench/wrk/bench.lua, from N keep-alive connections on one uvloop thread, in its 
 It costs a few tens of microseconds of CPU per request, far less than any endpoint it drives.
 
     python -m bench.loadgen --port P --connections C --duration S -- put-service offices.tsv D...
-    python -m bench.loadgen --port P --connections 1 --duration S -- get /path [token]
+    python -m bench.loadgen --port P --connections 1 --duration S -- get /path [token [tag]]
 
 Prints one line "BENCH_JSON {...}" shaped like the wrk script's.
 """
@@ -30,6 +30,8 @@ def request_maker(args: list[str], host: str, port: int):  # type: ignore[no-unt
     probe = Connection(host, port)
     if kind == "get":
         headers = {"Authorization": f"Bearer {args[2]}"} if len(args) > 2 else {}
+        if len(args) > 3:
+            headers["If-None-Match"] = args[3]
         static = probe.encode("GET", args[1], headers)
         return lambda: static
     offices = []

@@ -205,17 +205,26 @@ async def _measure(
         upkeep["vacuum_seconds"] = await vacuum(ctx.dataset.url)
         log(f"VACUUM ANALYZE of the reused data set: {upkeep['vacuum_seconds']:.1f} s")
     checks.extend(f"Spot check before the load: {line}" for line in await spot_check(ctx, "before"))
-    results["put"] = await put.measure(ctx)
-    results["batch"] = await batch.measure(ctx)
-    results["progress"] = await progress.measure(ctx)
-    results["ryw"] = await ryw.measure(ctx)
-    results["crowd"] = await crowd.measure(ctx)
+    chosen = options.only.split(",") if options.only else MEASURES
+    for name, measure in (
+        ("put", put.measure),
+        ("batch", batch.measure),
+        ("progress", progress.measure),
+        ("ryw", ryw.measure),
+        ("crowd", crowd.measure),
+    ):
+        if name in chosen:
+            results[name] = await measure(ctx)
     checks.extend(
         f"Spot check after every write: {line}" for line in await spot_check(ctx, "after")
     )
-    results["memory"] = memory.measure(ctx.service, ctx.baselines)
+    if "memory" in chosen:
+        results["memory"] = memory.measure(ctx.service, ctx.baselines)
     if options.profile:
         results["profiles"] = await profiling.record(ctx, Path(options.profile))
+
+
+MEASURES = ("put", "batch", "progress", "ryw", "crowd", "memory")
 
 
 def _dataset_facts(profile: Profile, dataset: Dataset, seed: int) -> dict[str, Any]:
@@ -250,6 +259,8 @@ def build_table(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any
     if results.get("ryw"):
         rows += ryw.rows(results["ryw"])
         context += ryw.context(results["ryw"], results["ryw_connections"])
+    if results.get("crowd"):
+        rows += crowd.rows(results["crowd"])
     if results.get("memory"):
         rows += memory.rows(results["memory"])
     return rows, context
@@ -272,11 +283,17 @@ def main() -> None:
     )
     parser.add_argument("--profile", help="also record py-spy profiles into this directory")
     parser.add_argument(
+        "--only",
+        help=f"a comma-separated subset of the measures ({','.join(MEASURES)}); default all",
+    )
+    parser.add_argument(
         "--onboarding",
         action="store_true",
         help="measure only the nation stood up from empty databases (bench/onboarding.py)",
     )
     options = parser.parse_args()
+    if options.only and (unknown := set(options.only.split(",")) - set(MEASURES)):
+        parser.error(f"--only: no measure named {', '.join(sorted(unknown))}")
     random.seed()
     try:
         import uvloop

@@ -1,7 +1,7 @@
 -- Rekam bench load for wrk: PUTs of random counts (to the service, raw-put or bare-put), or GETs
 -- of one path. Arguments after "--":
 --   put-service|put-raw|put-bare  <offices.tsv: id, code, token per line>  <date> [<date> ...]
---   get  <path>  [<bearer token>]
+--   get  <path>  [<bearer token>  [<If-None-Match tag>]]
 -- done() prints one line "BENCH_JSON {...}" that bench/run.py reads.
 
 local kind
@@ -14,6 +14,7 @@ function init(args)
   if kind == "get" then
     local headers = {}
     if args[3] then headers["Authorization"] = "Bearer " .. args[3] end
+    if args[4] then headers["If-None-Match"] = args[4] end
     static_request = wrk.format("GET", args[2], headers)
   else
     for line in io.lines(args[2]) do
