@@ -1,0 +1,174 @@
+// A region: its headline figures, charts, children worst first, offices, and who has not reported.
+
+import { api, asOfParams, settle } from "../api.js";
+import {
+  asOfNote, coverageCard, dayCard, levelName, meter, projectionCard, requiredCard, trackStatus,
+  viewHeader, windowCard,
+} from "../cards.js";
+import { barChart, chartPanel, coverageChart } from "../charts.js";
+import { regionCrumbs } from "../crumbs.js";
+import { addDays } from "../dates.js";
+import { h } from "../dom.js";
+import { DASH, fmtDate, fmtDateRange, fmtInt, fmtPct, isNum } from "../format.js";
+import { t } from "../i18n.js";
+import { loadNames, rememberName, shownName } from "../names.js";
+import { ancestorCodes, hashFor } from "../routes.js";
+import { defaultSort, sortableTable } from "../tables.js";
+
+const CHART_DAYS = 90;
+const MAX_CHIPS = 50; // offices named in "not reported"; the rest are counted per child
+
+export async function fetchData(route, signal) {
+  const path = `/progress/${encodeURIComponent(route.code)}`;
+  const progressP = api(path, asOfParams(route), signal);
+  // Without a chosen date the chart ends on the server's as_of, known only from progress.
+  const endP = route.asOf ? Promise.resolve(route.asOf) : progressP.then((p) => p.as_of);
+  const seriesP = endP.then((end) => api(`${path}/series`,
+    { from: addDays(end, -(CHART_DAYS - 1)), to: end, bucket: "day" }, signal));
+  const namesP = loadNames(ancestorCodes(route.code).slice(0, -1), signal);
+  const [progress, series] = await settle(progressP, seriesP, namesP);
+  rememberName(progress.value.region);
+  return { progress: progress.value, series: series.value, error: series.error };
+}
+
+/** The view's nodes and breadcrumbs; `page.timezone` is the service's own. */
+export function render(data, route, charts, page) {
+  const progress = data.progress;
+  const target = progress.target || {};
+  const region = progress.region;
+  const points = data.series ? data.series.points : [];
+  const range = points.length ? fmtDateRange(points[0].start, points[points.length - 1].end) : null;
+  const nodes = [
+    viewHeader(shownName(region), [levelName(region.level), region.code], progress.as_of),
+    asOfNote(progress.as_of, page.timezone, progress.recorded > 0 || progress.eligible !== null),
+    h("section", { class: "cards", "aria-label": t("summary") },
+      coverageCard(progress, target),
+      dayCard(progress.as_of, progress.day),
+      requiredCard(target, Boolean(progress.target)),
+      projectionCard(target),
+      windowCard(progress.window)),
+    h("div", { class: "charts" },
+      chartPanel(t("chartDaily"), range, [["bar", t("recordings")], ["target", t("dailyTarget")]],
+        "chart-daily", data.error,
+        (width) => barChart(width, points.map((p) => ({ date: p.start, value: p.recordings, target: p.target })),
+          t("chartDaily")), charts),
+      chartPanel(t("chartCoverage"), range, [["line", t("chartCoverage")], ["dashed", t("coverageTargetLine")]],
+        "chart-coverage", data.error,
+        (width) => coverageChart(width, points.map((p) => ({ date: p.start, value: p.coverage })),
+          target.coverage, t("chartCoverage")), charts)),
+    childrenSection(progress, route),
+    officesSection(progress, route),
+    missingSection(progress, route),
+  ];
+  return { crumbs: regionCrumbs(region.code, route.asOf, true), nodes };
+}
+
+function codeNote(code) {
+  return h("span", { class: "code" }, code);
+}
+
+function targetGap(child) {
+  return isNum(child.coverage) && isNum(child.target_coverage)
+    ? child.coverage - child.target_coverage : null;
+}
+
+function childStatus(child) {
+  const [kind, text] = trackStatus(child.on_track, "noTargetShort");
+  return h("span", { class: `status status-${kind}`, "data-status": kind }, text);
+}
+
+function notReported(child, reporting) {
+  const counted = reporting.get(child.code);
+  return counted ? counted.expected - counted.reported : null;
+}
+
+function reportingCell(child, reporting) {
+  const counted = reporting.get(child.code);
+  if (!counted || counted.expected === 0) return DASH;
+  return t("notReported", {
+    missing: fmtInt(counted.expected - counted.reported), expected: fmtInt(counted.expected),
+  });
+}
+
+function childrenSection(progress, route) {
+  const reporting = new Map((progress.reporting.by_child || []).map((c) => [c.code, c]));
+  // How far behind its target a child is: the default order, worst first, no target last.
+  defaultSort("children", "gap");
+  const columns = [
+    {
+      key: "name", label: t("colRegion"), sortValue: (r) => shownName(r),
+      cell: (r) => [h("a", { href: hashFor("region", r.code, route.asOf) }, shownName(r)), codeNote(r.code)],
+    },
+    {
+      key: "coverage", label: t("colCoverage"), numeric: true, sortValue: (r) => r.coverage,
+      cell: (r) => h("span", {
+        class: "coverage-cell",
+        title: t("coverageCell", { recorded: fmtInt(r.recorded), eligible: fmtInt(r.eligible) }),
+      }, meter(r.coverage, r.target_coverage, null), h("span", { class: "pct" }, fmtPct(r.coverage))),
+    },
+    { key: "gap", label: t("colStatus"), sortValue: targetGap, cell: childStatus },
+    {
+      key: "reporting", label: t("colReporting"), numeric: true,
+      sortValue: (r) => notReported(r, reporting), cell: (r) => reportingCell(r, reporting),
+    },
+    {
+      key: "day", label: t("colDay", { date: fmtDate(progress.as_of, "short") }), numeric: true,
+      sortValue: (r) => r.day_recordings, cell: (r) => fmtInt(r.day_recordings),
+    },
+    {
+      key: "window", label: t("colWindow", { days: fmtInt(progress.window.days) }), numeric: true,
+      sortValue: (r) => r.window_recordings, cell: (r) => fmtInt(r.window_recordings),
+    },
+  ];
+  return h("section", { class: "panel" },
+    h("h2", {}, t("childrenTitle", { name: shownName(progress.region) })),
+    sortableTable("children", "children-table", columns, progress.children || [], t("noChildren")));
+}
+
+function officesSection(progress, route) {
+  const columns = [
+    {
+      key: "name", label: t("colOffice"), sortValue: (o) => o.name,
+      cell: (o) => [h("a", { href: hashFor("office", o.code, route.asOf) }, o.name), codeNote(o.code)],
+    },
+    { key: "kind", label: t("colKind"), sortValue: (o) => o.kind, cell: (o) => o.kind || DASH },
+    {
+      key: "target", label: t("dailyTarget"), numeric: true,
+      sortValue: (o) => o.daily_target, cell: (o) => fmtInt(o.daily_target),
+    },
+    {
+      key: "day", label: t("colDay", { date: fmtDate(progress.as_of, "short") }), numeric: true,
+      sortValue: (o) => o.day_recordings, cell: (o) => fmtInt(o.day_recordings),
+    },
+    {
+      key: "window", label: t("colWindow", { days: fmtInt(progress.window.days) }), numeric: true,
+      sortValue: (o) => o.window_recordings, cell: (o) => fmtInt(o.window_recordings),
+    },
+    {
+      key: "reported", label: t("colReported"), sortValue: (o) => (typeof o.reported === "boolean" ? Number(o.reported) : null),
+      cell: (o) => (typeof o.reported === "boolean"
+        ? h("span", { class: o.reported ? "yes" : "no" }, t(o.reported ? "yes" : "no")) : DASH),
+    },
+  ];
+  return h("section", { class: "panel" },
+    h("h2", {}, t("officesTitle")),
+    sortableTable("offices", "offices-table", columns, progress.offices || [], t("noOffices")));
+}
+
+function missingSection(progress, route) {
+  const reporting = progress.reporting;
+  const missing = reporting.missing || [];
+  // A few chips help; hundreds are a wall: beyond MAX_CHIPS the children's table says where.
+  const shown = missing.slice(0, MAX_CHIPS);
+  return h("section", { class: "panel" },
+    h("h2", {}, route.asOf ? t("missingOn", { date: fmtDate(reporting.date) }) : t("missingToday")),
+    h("p", { class: "reporting-summary" },
+      t("reportedOf", { x: fmtInt(reporting.reported), y: fmtInt(reporting.expected) })),
+    h("ul", { class: "missing-list", "data-testid": "missing-list" }, shown.map((code) =>
+      h("li", {}, h("a", { href: hashFor("office", code, route.asOf) }, code)))),
+    reporting.missing_total === 0 ? h("p", { class: "muted" }, t("allReported")) : null,
+    reporting.missing_total > shown.length
+      ? h("p", { class: "note", "data-testid": "missing-more" }, t(
+        (progress.children || []).length ? "missingByChild" : "missingTruncated",
+        { total: fmtInt(reporting.missing_total), shown: fmtInt(shown.length) })) : null);
+}
