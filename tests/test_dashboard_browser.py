@@ -344,11 +344,15 @@ async def test_offices_not_reported_today_are_listed(browser, dashboard):
 
     await goto(page, dashboard, "/region/73.71", "Kota Makassar")
 
-    missing = await page.get_by_test_id("missing-list").locator("li").all_inner_texts()
-    assert sorted(m.strip() for m in missing) == sorted(
-        dashboard.api("/progress/73.71")["reporting"]["missing"]
-    )
-    assert sorted(m.strip() for m in missing) == ["MKS-TALLO", "MKS-WAJO"]
+    chips = page.get_by_test_id("missing-list").locator("li")
+    codes = [await chip.get_attribute("data-code") for chip in await chips.all()]
+    assert codes == dashboard.api("/progress/73.71")["reporting"]["missing"]
+    assert codes == ["MKS-TALLO", "MKS-WAJO"]
+    # Each by its name, with its code as secondary text.
+    names = {o["code"]: o["name"] for o in dashboard.api("/offices", region="73.71")["offices"]}
+    for chip, code in zip(await chips.all(), codes, strict=True):
+        assert (await chip.locator(".name").inner_text()).strip() == names[code]
+        assert (await chip.locator(".code").inner_text()).strip() == code
     await close(page)
 
 

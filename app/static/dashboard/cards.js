@@ -61,20 +61,50 @@ export function trackStatus(onTrack, unknownKey) {
     : onTrack === false ? ["bad", t("behind")] : ["unknown", t(unknownKey)];
 }
 
-export function coverageCard(progress, target) {
+/** Coverage against the target that applies, with the target on the bar. */
+function coverageTile(progress, target) {
   const label = t("coverageMeter", { value: fmtPct(progress.coverage), target: fmtPct(target.coverage) });
+  return card(t("coverage"), val(fmtPct(progress.coverage), "headline-coverage"), [],
+    [meter(progress.coverage, target.coverage, label),
+      h("p", { class: "tile-note", "data-testid": "headline-coverage-target" }, isNum(target.coverage)
+        ? t("targetBy", { pct: fmtPct(target.coverage), date: fmtDate(target.deadline) }) : t("noTargetShort"))],
+    { class: "card tile" });
+}
+
+/** Today's recordings against the daily target. */
+function dayTile(asOf, day) {
+  return card(t("dayTitle", { date: fmtDate(asOf) }),
+    [val(fmtInt(day.recordings), "headline-day-recordings"),
+      h("span", { class: "of-target" }, " / ", val(fmtInt(day.target), "headline-day-target"))],
+    [], h("p", { class: "tile-note" }, t("achievementIs", { pct: fmtPct(day.achievement) })),
+    { class: "card tile" });
+}
+
+/** On track or not, as the projection says, with the pace needed. */
+function trackTile(target) {
+  const [kind, text] = trackStatus(target.on_track, "unknownTrack");
+  return card(t("projection"), null, [], [
+    h("p", { class: `status status-${kind}`, "data-testid": "headline-on-track" }, text),
+    h("p", { class: "tile-note" }, t("projectedOn"), " ", val(fmtDate(target.projected_date), "headline-projected-date")),
+  ], { class: "card tile" });
+}
+
+/** The three figures a reader looks for first, side by side on a desk, stacked on a phone. */
+export function headline(progress, target) {
+  return h("section", { class: "headline", "aria-label": t("summary"), "data-testid": "headline" },
+    coverageTile(progress, target), dayTile(progress.as_of, progress.day), trackTile(target));
+}
+
+/** Recorded and eligible behind the coverage, and where an inherited target comes from. */
+export function figuresCard(progress, target) {
   const rows = [
     [t("recorded"), val(fmtInt(progress.recorded), "headline-recorded")],
     [t("eligible"), val(fmtInt(progress.eligible), "headline-eligible")],
-    [t("coverageTarget"), isNum(target.coverage)
-      ? t("targetBy", { pct: fmtPct(target.coverage), date: fmtDate(target.deadline) }) : DASH],
   ];
-  // A target inherited from an ancestor says where it comes from.
   if (target.source && target.source !== progress.region.code) {
     rows.push([t("targetSource"), val(target.source, "headline-target-source")]);
   }
-  return card(t("coverage"), val(fmtPct(progress.coverage), "headline-coverage"), rows,
-    meter(progress.coverage, target.coverage, label));
+  return card(t("figures"), null, rows);
 }
 
 export function dayCard(asOf, day) {
@@ -91,12 +121,6 @@ export function requiredCard(target, hasTarget) {
     [t("needed"), fmtInt(target.needed)],
     [t("remaining"), fmtInt(target.remaining)],
   ], hasTarget ? null : h("p", { class: "muted" }, t("noTarget")));
-}
-
-export function projectionCard(target) {
-  const [kind, text] = trackStatus(target.on_track, "unknownTrack");
-  return card(t("projection"), val(fmtDate(target.projected_date), "headline-projected-date"), [],
-    h("p", { class: `status status-${kind}`, "data-testid": "headline-on-track" }, text));
 }
 
 export function windowCard(win) {

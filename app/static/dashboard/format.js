@@ -19,6 +19,7 @@ const DATE_OPTIONS = {
   short: { day: "numeric", month: "short" },
   long: { day: "numeric", month: "short", year: "numeric" },
   month: { month: "long" },
+  full: { weekday: "long", day: "numeric", month: "long", year: "numeric" },
 };
 const formats = new Map();
 
@@ -48,7 +49,8 @@ export function fmtPct(value) {
   return isNum(value) ? numberFormat("pct").format(value) : DASH;
 }
 
-/** An API date ("2026-11-28") or timestamp as "28 Nov 2026" ("short": "28 Nov"). */
+/** An API date ("2026-11-28") or timestamp as "28 Nov 2026" ("short": "28 Nov", "full" with
+ * the weekday and the month in words). */
 export function fmtDate(value, kind = "long") {
   if (!value) return DASH;
   const date = DATE_RE.test(value) ? parseDate(value) : new Date(value);

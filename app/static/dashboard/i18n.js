@@ -107,6 +107,18 @@ const TEXT = {
     status: "Status",
     active: "Aktif",
     inactive: "Tidak aktif",
+    achievementIs: "Capaian {pct}",
+    projectedOn: "Perkiraan tercapai",
+    figures: "Penduduk",
+    jumpTo: "Langsung ke",
+    jumpMissing: "Belum melapor ({count})",
+    jumpChildren: "Wilayah di bawahnya ({count})",
+    jumpOffices: "Kantor ({count})",
+    kind_dukcapil: "Dinas Dukcapil",
+    kind_kecamatan: "Kantor kecamatan",
+    kind_mobile: "Layanan keliling",
+    kind_other: "Lainnya",
+    asOfShown: "Data per",
   },
   en: {
     tagline: "e-KTP recording",
@@ -208,6 +220,18 @@ const TEXT = {
     status: "Status",
     active: "Active",
     inactive: "Inactive",
+    achievementIs: "Achievement {pct}",
+    projectedOn: "Expected by",
+    figures: "Residents",
+    jumpTo: "Jump to",
+    jumpMissing: "Not reported ({count})",
+    jumpChildren: "Regions below ({count})",
+    jumpOffices: "Offices ({count})",
+    kind_dukcapil: "Civil registry office",
+    kind_kecamatan: "District office",
+    kind_mobile: "Mobile service",
+    kind_other: "Other",
+    asOfShown: "Data as of",
   },
 };
 
@@ -224,6 +248,11 @@ export function setLang(value) {
 
 export function locale() {
   return lang === "en" ? "en-GB" : "id-ID";
+}
+
+/** An office kind in the chosen language; an unknown kind as the API wrote it. */
+export function kindName(kind) {
+  return kind && hasText(`kind_${kind}`) ? t(`kind_${kind}`) : kind;
 }
 
 export function hasText(key) {

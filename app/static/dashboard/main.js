@@ -6,6 +6,7 @@ import { drawCharts } from "./charts.js";
 import { regionCrumbs } from "./crumbs.js";
 import { DATE_RE } from "./dates.js";
 import { $, h } from "./dom.js";
+import { fmtDate } from "./format.js";
 import { applyLanguage, currentError, serviceTimezone, setBreadcrumbs, setMeta, showError } from "./frame.js";
 import { getLang, setLang, t } from "./i18n.js";
 import { readStored, writeStored } from "./storage.js";
@@ -94,9 +95,18 @@ async function loadMeta() {
   }
 }
 
-function show({ crumbs, nodes }) {
+function show({ crumbs, nodes, asOf }) {
   setBreadcrumbs(crumbs);
   $("#view").replaceChildren(...nodes.filter(Boolean));
+  showAsOf(asOf || null);
+}
+
+// Chromium writes a date input's value in the browser's language, not the page's: the date
+// shown is also written out beside it in the chosen language.
+function showAsOf(asOf) {
+  const input = $("#as-of");
+  if (asOf && !input.value) input.value = asOf;
+  $("#as-of-shown").textContent = asOf ? fmtDate(asOf, "full") : "";
 }
 
 /** Redraws the current view from the data already fetched; false if that failed. */

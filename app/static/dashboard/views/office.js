@@ -7,7 +7,7 @@ import { regionCrumbs } from "../crumbs.js";
 import { addDays, dateRange } from "../dates.js";
 import { h } from "../dom.js";
 import { DASH, fmtDate, fmtDateRange, fmtInt } from "../format.js";
-import { t } from "../i18n.js";
+import { kindName, t } from "../i18n.js";
 import { loadNames, nameOf } from "../names.js";
 import { ancestorCodes, hashFor } from "../routes.js";
 
@@ -41,7 +41,7 @@ function officePoints(office, counts) {
 
 function officeInfoCard(office, route) {
   return card(t("officeInfo"), null, [
-    [t("colKind"), office.kind || DASH],
+    [t("colKind"), kindName(office.kind) || DASH],
     [t("region"), h("a", { href: hashFor("region", office.region, route.asOf) }, nameOf(office.region))],
     [t("dailyTarget"), fmtInt(office.daily_target)],
     [t("timezone"), office.timezone || DASH],
@@ -71,5 +71,6 @@ export function render(data, route, charts) {
   return {
     crumbs: [...regionCrumbs(office.region, route.asOf, false), { label: office.name, current: true }],
     nodes,
+    asOf: progress.as_of,
   };
 }

@@ -2,15 +2,14 @@
 
 import { api, asOfParams, settle } from "../api.js";
 import {
-  asOfNote, coverageCard, dayCard, levelName, meter, projectionCard, requiredCard, trackStatus,
-  viewHeader, windowCard,
+  asOfNote, figuresCard, headline, levelName, meter, requiredCard, trackStatus, viewHeader, windowCard,
 } from "../cards.js";
 import { barChart, chartPanel, coverageChart } from "../charts.js";
 import { regionCrumbs } from "../crumbs.js";
 import { addDays } from "../dates.js";
 import { h } from "../dom.js";
 import { DASH, fmtDate, fmtDateRange, fmtInt, fmtPct, isNum } from "../format.js";
-import { t } from "../i18n.js";
+import { kindName, t } from "../i18n.js";
 import { loadNames, rememberName, shownName } from "../names.js";
 import { ancestorCodes, hashFor } from "../routes.js";
 import { defaultSort, sortableTable } from "../tables.js";
@@ -26,9 +25,27 @@ export async function fetchData(route, signal) {
   const seriesP = endP.then((end) => api(`${path}/series`,
     { from: addDays(end, -(CHART_DAYS - 1)), to: end, bucket: "day" }, signal));
   const namesP = loadNames(ancestorCodes(route.code).slice(0, -1), signal);
-  const [progress, series] = await settle(progressP, seriesP, namesP);
+  const officesP = progressP.then((p) => missingOffices(p, signal));
+  const [progress, series, , offices] = await settle(progressP, seriesP, namesP, officesP);
   rememberName(progress.value.region);
-  return { progress: progress.value, series: series.value, error: series.error };
+  return {
+    progress: progress.value, series: series.value, error: series.error,
+    offices: offices.value || new Map(),
+  };
+}
+
+/**
+ * The offices named in "not reported", by code. Below the nation one listing of the region's
+ * offices holds them all (a province has hundreds, not thousands); at the nation each of the
+ * few shown is asked for alone.
+ */
+async function missingOffices(progress, signal) {
+  const shown = (progress.reporting.missing || []).slice(0, MAX_CHIPS);
+  if (!shown.length) return new Map();
+  const list = progress.region.level === "nation"
+    ? await Promise.all(shown.map((code) => api(`/offices/${encodeURIComponent(code)}`, null, signal)))
+    : (await api("/offices", { region: progress.region.code }, signal)).offices;
+  return new Map(list.map((office) => [office.code, office]));
 }
 
 /** The view's nodes and breadcrumbs; `page.timezone` is the service's own. */
@@ -41,11 +58,11 @@ export function render(data, route, charts, page) {
   const nodes = [
     viewHeader(shownName(region), [levelName(region.level), region.code], progress.as_of),
     asOfNote(progress.as_of, page.timezone, progress.recorded > 0 || progress.eligible !== null),
-    h("section", { class: "cards", "aria-label": t("summary") },
-      coverageCard(progress, target),
-      dayCard(progress.as_of, progress.day),
+    headline(progress, target),
+    jumpList(progress),
+    h("section", { class: "cards" },
+      figuresCard(progress, target),
       requiredCard(target, Boolean(progress.target)),
-      projectionCard(target),
       windowCard(progress.window)),
     h("div", { class: "charts" },
       chartPanel(t("chartDaily"), range, [["bar", t("recordings")], ["target", t("dailyTarget")]],
@@ -58,9 +75,36 @@ export function render(data, route, charts, page) {
           target.coverage, t("chartCoverage")), charts)),
     childrenSection(progress, route),
     officesSection(progress, route),
-    missingSection(progress, route),
+    missingSection(progress, route, data.offices),
   ];
-  return { crumbs: regionCrumbs(region.code, route.asOf, true), nodes };
+  return { crumbs: regionCrumbs(region.code, route.asOf, true), nodes, asOf: progress.as_of };
+}
+
+const SECTIONS = { missing: "section-missing", children: "section-children", offices: "section-offices" };
+
+function jumpTo(event) {
+  // The address holds the route: scroll to the section instead of following the fragment.
+  event.preventDefault();
+  const section = document.getElementById(event.currentTarget.getAttribute("href").slice(1));
+  section.scrollIntoView();
+  section.focus({ preventScroll: true });
+}
+
+/** Links down the page to the lists a phone would otherwise scroll a long way for. */
+function jumpList(progress) {
+  const links = [
+    ["missing", t("jumpMissing", { count: fmtInt(progress.reporting.missing_total) })],
+    ["children", t("jumpChildren", { count: fmtInt((progress.children || []).length) })],
+    ["offices", t("jumpOffices", { count: fmtInt((progress.offices || []).length) })],
+  ];
+  return h("nav", { class: "jump", "aria-label": t("jumpTo"), "data-testid": "jump-list" },
+    h("span", { class: "jump-label" }, t("jumpTo")),
+    h("ul", {}, links.map(([key, text]) => h("li", {},
+      h("a", { href: `#${SECTIONS[key]}`, "data-jump": key, onclick: jumpTo }, text)))));
+}
+
+function section(key, ...children) {
+  return h("section", { class: "panel", id: SECTIONS[key], tabindex: "-1" }, ...children);
 }
 
 function codeNote(code) {
@@ -120,7 +164,7 @@ function childrenSection(progress, route) {
       sortValue: (r) => r.window_recordings, cell: (r) => fmtInt(r.window_recordings),
     },
   ];
-  return h("section", { class: "panel" },
+  return section("children",
     h("h2", {}, t("childrenTitle", { name: shownName(progress.region) })),
     sortableTable("children", "children-table", columns, progress.children || [], t("noChildren")));
 }
@@ -131,7 +175,7 @@ function officesSection(progress, route) {
       key: "name", label: t("colOffice"), sortValue: (o) => o.name,
       cell: (o) => [h("a", { href: hashFor("office", o.code, route.asOf) }, o.name), codeNote(o.code)],
     },
-    { key: "kind", label: t("colKind"), sortValue: (o) => o.kind, cell: (o) => o.kind || DASH },
+    { key: "kind", label: t("colKind"), sortValue: (o) => kindName(o.kind), cell: (o) => kindName(o.kind) || DASH },
     {
       key: "target", label: t("dailyTarget"), numeric: true,
       sortValue: (o) => o.daily_target, cell: (o) => fmtInt(o.daily_target),
@@ -150,22 +194,28 @@ function officesSection(progress, route) {
         ? h("span", { class: o.reported ? "yes" : "no" }, t(o.reported ? "yes" : "no")) : DASH),
     },
   ];
-  return h("section", { class: "panel" },
+  return section("offices",
     h("h2", {}, t("officesTitle")),
     sortableTable("offices", "offices-table", columns, progress.offices || [], t("noOffices")));
 }
 
-function missingSection(progress, route) {
+/** An office by its name, with its code beside it; by its code alone when its name is unknown. */
+function officeChip(code, office, asOf) {
+  return h("li", { "data-code": code }, h("a", { href: hashFor("office", code, asOf) },
+    office ? [h("span", { class: "name" }, office.name), " ", codeNote(code)] : code));
+}
+
+function missingSection(progress, route, offices) {
   const reporting = progress.reporting;
   const missing = reporting.missing || [];
   // A few chips help; hundreds are a wall: beyond MAX_CHIPS the children's table says where.
   const shown = missing.slice(0, MAX_CHIPS);
-  return h("section", { class: "panel" },
+  return section("missing",
     h("h2", {}, route.asOf ? t("missingOn", { date: fmtDate(reporting.date) }) : t("missingToday")),
     h("p", { class: "reporting-summary" },
       t("reportedOf", { x: fmtInt(reporting.reported), y: fmtInt(reporting.expected) })),
-    h("ul", { class: "missing-list", "data-testid": "missing-list" }, shown.map((code) =>
-      h("li", {}, h("a", { href: hashFor("office", code, route.asOf) }, code)))),
+    h("ul", { class: "missing-list", "data-testid": "missing-list" },
+      shown.map((code) => officeChip(code, offices.get(code), route.asOf))),
     reporting.missing_total === 0 ? h("p", { class: "muted" }, t("allReported")) : null,
     reporting.missing_total > shown.length
       ? h("p", { class: "note", "data-testid": "missing-more" }, t(
