@@ -651,3 +651,49 @@ async def test_not_reported_names_at_most_50_offices_and_points_to_the_children(
         finally:
             quiet = [office | {"active": False} for office in offices]
             assert (await http.post("/api/v1/offices", json={"offices": quiet})).is_success
+
+
+MONTHS_LONG = {
+    "id": "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+async def test_the_as_of_date_reads_in_the_chosen_languages_words_and_order(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    today = date.fromisoformat(dashboard.api("/progress/73.71")["as_of"])
+    fields = page.get_by_test_id("as-of-fields").locator("select")
+
+    async def shown() -> list[str]:
+        return [
+            (await select.evaluate("s => s.selectedOptions[0].textContent")).strip()
+            for select in await fields.all()
+        ]
+
+    # Day, month in words, year: the order both languages write a date in.
+    order = [await select.get_attribute("data-testid") for select in await fields.all()]
+    assert order == ["as-of-day", "as-of-month", "as-of-year"]
+    month_id = MONTHS_LONG["id"].split()[today.month - 1]
+    assert await shown() == [str(today.day), month_id, str(today.year)]
+    await shoot(page, "as-of-fields")
+
+    # Picking a day in the fields opens that day.
+    await page.get_by_test_id("as-of-day").select_option("1")
+    first = today.replace(day=1).isoformat()
+    await page.wait_for_function(
+        """(day) => location.hash.endsWith('as_of=' + day)
+             && document.body.dataset.state === 'ready'""",
+        arg=first,
+    )
+    assert dashboard.api("/progress/73.71", as_of=first)["as_of"] == first
+    assert id_date(first) in await page.locator(".view-head p").inner_text()
+
+    await page.get_by_test_id("lang-toggle").click()
+    month_en = MONTHS_LONG["en"].split()[today.month - 1]
+    assert await shown() == ["1", month_en, str(today.year)]
+    months = await page.get_by_test_id("as-of-month").locator("option").all_inner_texts()
+    assert [m.strip() for m in months] == MONTHS_LONG["en"].split()
+    assert await page.get_by_test_id("as-of-month").get_attribute("aria-label") == "Month"
+    assert console.errors == []
+    await close(page)

@@ -59,6 +59,10 @@ export function applyLanguage() {
   document.querySelectorAll("[data-i18n-aria]").forEach((el) => {
     el.setAttribute("aria-label", t(el.dataset.i18nAria));
   });
+  document.querySelectorAll("[data-i18n-title]").forEach((el) => {
+    el.setAttribute("title", t(el.dataset.i18nTitle));
+    el.setAttribute("aria-label", t(el.dataset.i18nTitle));
+  });
   const toggle = $("#lang-toggle");
   toggle.textContent = t("langSwitch");
   toggle.setAttribute("aria-label", t("langSwitchLabel"));

@@ -118,7 +118,10 @@ const TEXT = {
     kind_kecamatan: "Kantor kecamatan",
     kind_mobile: "Layanan keliling",
     kind_other: "Lainnya",
-    asOfShown: "Data per",
+    day: "Tanggal",
+    month: "Bulan",
+    year: "Tahun",
+    calendar: "Pilih tanggal di kalender",
   },
   en: {
     tagline: "e-KTP recording",
@@ -231,7 +234,10 @@ const TEXT = {
     kind_kecamatan: "District office",
     kind_mobile: "Mobile service",
     kind_other: "Other",
-    asOfShown: "Data as of",
+    day: "Day",
+    month: "Month",
+    year: "Year",
+    calendar: "Pick a date on the calendar",
   },
 };
 

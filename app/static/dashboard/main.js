@@ -6,7 +6,7 @@ import { drawCharts } from "./charts.js";
 import { regionCrumbs } from "./crumbs.js";
 import { DATE_RE } from "./dates.js";
 import { $, h } from "./dom.js";
-import { fmtDate } from "./format.js";
+import { dateFields } from "./datefields.js";
 import { applyLanguage, currentError, serviceTimezone, setBreadcrumbs, setMeta, showError } from "./frame.js";
 import { getLang, setLang, t } from "./i18n.js";
 import { readStored, writeStored } from "./storage.js";
@@ -101,12 +101,12 @@ function show({ crumbs, nodes, asOf }) {
   showAsOf(asOf || null);
 }
 
-// Chromium writes a date input's value in the browser's language, not the page's: the date
-// shown is also written out beside it in the chosen language.
+let showDate = () => {}; // sets the day, month and year fields (datefields.js)
+
 function showAsOf(asOf) {
   const input = $("#as-of");
   if (asOf && !input.value) input.value = asOf;
-  $("#as-of-shown").textContent = asOf ? fmtDate(asOf, "full") : "";
+  showDate(asOf);
 }
 
 /** Redraws the current view from the data already fetched; false if that failed. */
@@ -142,6 +142,7 @@ function renderWelcome() {
 function syncControls(route) {
   $("#as-of").value = route.asOf || "";
   $("#as-of-clear").disabled = !route.asOf;
+  if (route.asOf) showDate(route.asOf);
 }
 
 function saveToken(value) {
@@ -154,9 +155,8 @@ function saveToken(value) {
   load();
 }
 
-function onAsOfChange() {
+function pickDate(value) {
   const route = parseRoute() || DEFAULT_ROUTE;
-  const value = $("#as-of").value;
   location.hash = hashFor(route.view, route.code, DATE_RE.test(value) ? value : null);
 }
 
@@ -168,6 +168,7 @@ function onClearAsOf() {
 function onToggleLanguage() {
   setLang(getLang() === "id" ? "en" : "id");
   applyLanguage();
+  showDate(null);
   const route = parseRoute();
   const err = currentError();
   if (shown) renderShown();
@@ -186,7 +187,8 @@ function onResize() {
 
 function start() {
   $("#token").value = getToken();
-  $("#as-of").addEventListener("change", onAsOfChange);
+  showDate = dateFields($("#as-of-fields"), pickDate);
+  $("#as-of").addEventListener("change", () => pickDate($("#as-of").value));
   $("#as-of-clear").addEventListener("click", onClearAsOf);
   $("#token-form").addEventListener("submit", (event) => {
     event.preventDefault();
