@@ -697,3 +697,20 @@ async def test_the_as_of_date_reads_in_the_chosen_languages_words_and_order(brow
     assert await page.get_by_test_id("as-of-month").get_attribute("aria-label") == "Month"
     assert console.errors == []
     await close(page)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("id", "tidak ditemukan"), ("en", "was not found")],
+)
+async def test_an_error_banner_speaks_the_chosen_language(browser, dashboard, lang, said):
+    page, console = await open_page(browser, dashboard)
+    await page.add_init_script(f"localStorage.setItem('rekam.lang', {lang!r});")
+
+    await page.goto(f"{dashboard.base_url}/dashboard#/region/73.99")
+    await page.wait_for_function("() => document.body.dataset.state === 'error'")
+
+    banner = await text_of(page, "error-banner")
+    assert said in banner
+    assert all("404" in error for error in console.errors), console.errors
+    await close(page)

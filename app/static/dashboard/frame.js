@@ -2,7 +2,7 @@
 
 import { ApiError, getToken } from "./api.js";
 import { $, h } from "./dom.js";
-import { getLang, t } from "./i18n.js";
+import { getLang, hasText, t } from "./i18n.js";
 
 let error = null; // the banner's error; kept so it can be said again in another language
 let meta = null; // GET /meta
@@ -26,6 +26,9 @@ function errorText(err) {
   if (!(err instanceof ApiError)) return t("errUnexpected", { message: err.message || String(err) });
   if (err.status === 401) return t(getToken() ? "errTokenRejected" : "errTokenRequired");
   if (err.status === 0) return t("errNetwork");
+  // The server's own words (in English) follow the page's sentence, for whoever reports it.
+  const said = hasText(`err${err.status}`) ? t(`err${err.status}`) : null;
+  if (said) return err.detail ? `${said} ${t("errServerSays", { detail: err.detail })}` : said;
   return err.detail ? t("errApi", { status: err.status, detail: err.detail }) : t("errHttp", { status: err.status });
 }
 
