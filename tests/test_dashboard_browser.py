@@ -714,3 +714,77 @@ async def test_an_error_banner_speaks_the_chosen_language(browser, dashboard, la
     assert said in banner
     assert all("404" in error for error in console.errors), console.errors
     await close(page)
+
+
+def flags_in(flags: list[dict[str, Any]], code: str) -> int:
+    return sum(1 for f in flags if f["region"] == code or f["region"].startswith(code + "."))
+
+
+@pytest.mark.parametrize(("lang", "title"), [("id", "Mutu data"), ("en", "Data quality")])
+async def test_the_quality_panel_names_what_is_flagged_and_counts_it_per_child(
+    browser, dashboard, lang, title
+):
+    # Three offices that never report: each is flagged silent in its kecamatan.
+    offices = [
+        {"code": f"SUNYI-{n}", "name": f"Kantor Sunyi {n}", "region": region, "kind": "mobile"}
+        for n, region in [(1, "73.71.01"), (2, "73.71.02"), (3, "73.71.02")]
+    ]
+    async with httpx.AsyncClient(base_url=dashboard.base_url, headers=ADMIN, timeout=30) as http:
+        assert (await http.post("/api/v1/offices", json={"offices": offices})).is_success
+        try:
+            page, console = await open_page(browser, dashboard)
+            await page.add_init_script(f"localStorage.setItem('rekam.lang', {lang!r});")
+            await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+            progress = dashboard.api("/progress/73.71")
+            quality = dashboard.api("/quality/73.71", as_of=progress["as_of"], limit="5000")
+            panel = page.get_by_test_id("quality")
+            await panel.scroll_into_view_if_needed()
+            await shoot(page, f"quality-{lang}")
+
+            assert (await panel.locator("h2").inner_text()).strip() == title
+            assert quality["total"] == len(quality["flags"]) >= 3
+            sections = await panel.locator("section").all()
+            kinds = [await section.get_attribute("data-kind") for section in sections]
+            assert kinds == list(dict.fromkeys(f["kind"] for f in quality["flags"]))
+            for office in offices:
+                item = panel.locator(f'li[data-kind="silent"][data-code="{office["code"]}"]')
+                # Named, not coded: the office's name, its code beside it.
+                assert (await item.locator("a").inner_text()).strip() == office["name"]
+                assert (await item.locator(".code").inner_text()).strip() == office["code"]
+            table = page.get_by_test_id("children-table")
+            for child in progress["children"]:
+                cell = table.locator(f'tr[data-code="{child["code"]}"] [data-testid="child-flags"]')
+                counted = flags_in(quality["flags"], child["code"])
+                assert (await cell.inner_text()).strip() == str(counted)
+            assert flags_in(quality["flags"], "73.71.02") >= 2
+            assert console.errors == []
+            await close(page)
+        finally:
+            quiet = [office | {"active": False} for office in offices]
+            assert (await http.post("/api/v1/offices", json={"offices": quiet})).is_success
+
+
+async def test_how_a_figure_is_computed_lists_the_parts_that_sum_to_it(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    progress = dashboard.api("/progress/73.71")
+    explain = dashboard.api("/progress/73.71/explain")
+
+    await page.get_by_test_id("explain-link").click()
+    await wait_ready(page, "Cara menghitung Kota Makassar")
+    await shoot(page, "explain")
+
+    assert page.url.endswith("#/explain/73.71")
+    rows = page.get_by_test_id("explain-table").locator("tbody tr")
+    assert [await r.get_attribute("data-code") for r in await rows.all()] == [
+        part["region"] for part in explain["parts"]
+    ]
+    assert await text_of(page, "explain-eligible") == id_int(progress["eligible"])
+    assert await text_of(page, "explain-recorded") == id_int(progress["recorded"])
+    await page.get_by_test_id("lang-toggle").click()
+    assert (await page.locator("h1").inner_text()).strip() == "How Kota Makassar is computed"
+    assert await text_of(page, "explain-recorded") == f"{progress['recorded']:,}"
+    crumbs = await page.get_by_test_id("breadcrumbs").locator("li").all_inner_texts()
+    assert [c.strip() for c in crumbs][-2:] == ["Kota Makassar", "How it is computed"]
+    assert console.errors == []
+    await close(page)

@@ -12,13 +12,14 @@ import { getLang, setLang, t } from "./i18n.js";
 import { readStored, writeStored } from "./storage.js";
 import { DEFAULT_ROUTE, hashFor, parseRoute, routeKey } from "./routes.js";
 import { restoreInnerScroll, saveInnerScroll } from "./tables.js";
+import * as explain from "./views/explain.js";
 import * as office from "./views/office.js";
 import * as region from "./views/region.js";
 import * as welcome from "./views/welcome.js";
 
 const ROUTE_KEY = "rekam.route"; // the last region or office the reader opened
 const REFRESH_MS = 60000;
-const VIEWS = { region, office };
+const VIEWS = { region, office, explain };
 
 let shown = null; // {route, data} of the view on screen
 let seq = 0; // bumped per load so that late answers of older loads are dropped
@@ -130,7 +131,7 @@ function renderShown() {
 
 function renderPlaceholder(route, message) {
   show({
-    crumbs: route.view === "region" ? regionCrumbs(route.code, route.asOf, true) : [{ label: route.code, current: true }],
+    crumbs: route.view !== "office" ? regionCrumbs(route.code, route.asOf, true) : [{ label: route.code, current: true }],
     nodes: [h("p", { class: "placeholder" }, message)],
   });
 }

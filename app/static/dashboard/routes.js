@@ -1,4 +1,5 @@
-// The address says what is shown:  #/region/CODE[?as_of=YYYY-MM-DD]   #/office/CODE[?as_of=...]
+// The address says what is shown:  #/region/CODE[?as_of=YYYY-MM-DD], #/office/CODE[?as_of=...],
+// #/explain/CODE[?as_of=...] (how a region's figures are made).
 
 import { DATE_RE } from "./dates.js";
 
@@ -7,7 +8,7 @@ export const DEFAULT_ROUTE = { view: "region", code: "ID", asOf: null };
 export function parseRoute(hash = location.hash) {
   const raw = hash.replace(/^#/, "");
   const [path, query = ""] = raw.split("?");
-  const match = /^\/(region|office)\/([^/]+)$/.exec(path);
+  const match = /^\/(region|office|explain)\/([^/]+)$/.exec(path);
   if (!match) return null;
   let code;
   try {

@@ -10,7 +10,10 @@ import { addDays } from "../dates.js";
 import { h } from "../dom.js";
 import { DASH, fmtDate, fmtDateRange, fmtInt, fmtPct, isNum } from "../format.js";
 import { kindName, t } from "../i18n.js";
-import { loadNames, rememberName, shownName } from "../names.js";
+import {
+  loadNames, loadNamesByParent, loadOfficeNames, officeName, rememberName, shownName,
+} from "../names.js";
+import { QUALITY_LIMIT, flagCountText, flagsByChild, qualitySection, shownFlags } from "../quality.js";
 import { ancestorCodes, hashFor } from "../routes.js";
 import { defaultSort, sortableTable } from "../tables.js";
 
@@ -24,28 +27,28 @@ export async function fetchData(route, signal) {
   const endP = route.asOf ? Promise.resolve(route.asOf) : progressP.then((p) => p.as_of);
   const seriesP = endP.then((end) => api(`${path}/series`,
     { from: addDays(end, -(CHART_DAYS - 1)), to: end, bucket: "day" }, signal));
+  const qualityP = endP.then((end) => api(`/quality/${encodeURIComponent(route.code)}`,
+    { as_of: end, limit: QUALITY_LIMIT }, signal));
   const namesP = loadNames(ancestorCodes(route.code).slice(0, -1), signal);
-  const officesP = progressP.then((p) => missingOffices(p, signal));
-  const [progress, series, , offices] = await settle(progressP, seriesP, namesP, officesP);
+  const namedP = progressP.then((p) => nameWhatIsListed(p, qualityP, signal));
+  const [progress, series, quality] = await settle(progressP, seriesP, qualityP, namesP, namedP);
   rememberName(progress.value.region);
   return {
     progress: progress.value, series: series.value, error: series.error,
-    offices: offices.value || new Map(),
+    quality: quality.value, qualityError: quality.error,
   };
 }
 
-/**
- * The offices named in "not reported", by code. Below the nation one listing of the region's
- * offices holds them all (a province has hundreds, not thousands); at the nation each of the
- * few shown is asked for alone.
- */
-async function missingOffices(progress, signal) {
-  const shown = (progress.reporting.missing || []).slice(0, MAX_CHIPS);
-  if (!shown.length) return new Map();
-  const list = progress.region.level === "nation"
-    ? await Promise.all(shown.map((code) => api(`/offices/${encodeURIComponent(code)}`, null, signal)))
-    : (await api("/offices", { region: progress.region.code }, signal)).offices;
-  return new Map(list.map((office) => [office.code, office]));
+/** Names the offices and regions listed by name: those not reported, and those flagged. */
+async function nameWhatIsListed(progress, qualityP, signal) {
+  const quality = await qualityP.catch(() => null);
+  const flags = quality ? shownFlags(quality) : [];
+  const offices = (progress.reporting.missing || []).slice(0, MAX_CHIPS)
+    .concat(flags.filter((f) => f.office).map((f) => f.office));
+  await Promise.all([
+    loadOfficeNames(offices, progress.region, signal),
+    loadNamesByParent(flags.filter((f) => !f.office).map((f) => f.region), signal),
+  ]);
 }
 
 /** The view's nodes and breadcrumbs; `page.timezone` is the service's own. */
@@ -59,7 +62,7 @@ export function render(data, route, charts, page) {
     viewHeader(shownName(region), [levelName(region.level), region.code], progress.as_of),
     asOfNote(progress.as_of, page.timezone, progress.recorded > 0 || progress.eligible !== null),
     headline(progress, target),
-    jumpList(progress),
+    jumpList(progress, data.quality),
     h("section", { class: "cards" },
       figuresCard(progress, target),
       requiredCard(target, Boolean(progress.target)),
@@ -73,14 +76,17 @@ export function render(data, route, charts, page) {
         "chart-coverage", data.error,
         (width) => coverageChart(width, points.map((p) => ({ date: p.start, value: p.coverage })),
           target.coverage, t("chartCoverage")), charts)),
-    childrenSection(progress, route),
+    childrenSection(progress, route, data.quality),
     officesSection(progress, route),
-    missingSection(progress, route, data.offices),
+    missingSection(progress, route),
+    qualitySection(data.quality, data.qualityError, route.asOf, hashFor("explain", region.code, route.asOf)),
   ];
   return { crumbs: regionCrumbs(region.code, route.asOf, true), nodes, asOf: progress.as_of };
 }
 
-const SECTIONS = { missing: "section-missing", children: "section-children", offices: "section-offices" };
+const SECTIONS = {
+  missing: "section-missing", children: "section-children", offices: "section-offices", quality: "section-quality",
+};
 
 function jumpTo(event) {
   // The address holds the route: scroll to the section instead of following the fragment.
@@ -91,11 +97,12 @@ function jumpTo(event) {
 }
 
 /** Links down the page to the lists a phone would otherwise scroll a long way for. */
-function jumpList(progress) {
+function jumpList(progress, quality) {
   const links = [
     ["missing", t("jumpMissing", { count: fmtInt(progress.reporting.missing_total) })],
     ["children", t("jumpChildren", { count: fmtInt((progress.children || []).length) })],
     ["offices", t("jumpOffices", { count: fmtInt((progress.offices || []).length) })],
+    ["quality", t("jumpQuality", { count: quality ? fmtInt(quality.total) : DASH })],
   ];
   return h("nav", { class: "jump", "aria-label": t("jumpTo"), "data-testid": "jump-list" },
     h("span", { class: "jump-label" }, t("jumpTo")),
@@ -134,8 +141,9 @@ function reportingCell(child, reporting) {
   });
 }
 
-function childrenSection(progress, route) {
+function childrenSection(progress, route, quality) {
   const reporting = new Map((progress.reporting.by_child || []).map((c) => [c.code, c]));
+  const flagged = quality ? flagsByChild(quality, progress.children || []) : null;
   // How far behind its target a child is: the default order, worst first, no target last.
   defaultSort("children", "gap");
   const columns = [
@@ -154,6 +162,12 @@ function childrenSection(progress, route) {
     {
       key: "reporting", label: t("colReporting"), numeric: true,
       sortValue: (r) => notReported(r, reporting), cell: (r) => reportingCell(r, reporting),
+    },
+    {
+      key: "flags", label: t("colFlags"), numeric: true,
+      sortValue: (r) => (flagged ? flagged.counts.get(r.code) : null),
+      cell: (r) => (flagged ? h("span", { "data-testid": "child-flags" },
+        flagCountText(flagged.counts.get(r.code), flagged.partial)) : DASH),
     },
     {
       key: "day", label: t("colDay", { date: fmtDate(progress.as_of, "short") }), numeric: true,
@@ -200,12 +214,13 @@ function officesSection(progress, route) {
 }
 
 /** An office by its name, with its code beside it; by its code alone when its name is unknown. */
-function officeChip(code, office, asOf) {
+function officeChip(code, asOf) {
+  const name = officeName(code);
   return h("li", { "data-code": code }, h("a", { href: hashFor("office", code, asOf) },
-    office ? [h("span", { class: "name" }, office.name), " ", codeNote(code)] : code));
+    name ? [h("span", { class: "name" }, name), " ", codeNote(code)] : code));
 }
 
-function missingSection(progress, route, offices) {
+function missingSection(progress, route) {
   const reporting = progress.reporting;
   const missing = reporting.missing || [];
   // A few chips help; hundreds are a wall: beyond MAX_CHIPS the children's table says where.
@@ -215,7 +230,7 @@ function missingSection(progress, route, offices) {
     h("p", { class: "reporting-summary" },
       t("reportedOf", { x: fmtInt(reporting.reported), y: fmtInt(reporting.expected) })),
     h("ul", { class: "missing-list", "data-testid": "missing-list" },
-      shown.map((code) => officeChip(code, offices.get(code), route.asOf))),
+      shown.map((code) => officeChip(code, route.asOf))),
     reporting.missing_total === 0 ? h("p", { class: "muted" }, t("allReported")) : null,
     reporting.missing_total > shown.length
       ? h("p", { class: "note", "data-testid": "missing-more" }, t(
