@@ -481,6 +481,7 @@ async def test_the_page_refreshes_every_60_seconds(browser, dashboard):
         ("/region/ID", "Indonesia", "phone-nation"),
         ("/region/73.71", "Kota Makassar", "phone-city"),
         ("/office/MKS-DUKCAPIL", "Dinas Dukcapil Kota Makassar", "phone-office"),
+        ("/explain/73.71", "Cara menghitung Kota Makassar", "phone-explain"),
     ],
 )
 async def test_usable_at_360_pixels_without_sideways_scrolling(

@@ -245,6 +245,13 @@ async def test_the_dashboard_answers_at_every_scale_size_and_language(
         assert await page.evaluate(WIDER_THAN_THE_VIEWPORT) == []
         assert await page.evaluate("document.documentElement.scrollWidth") <= SIZES[size][0]
 
+    # The jump list reaches who has not reported and the children, however long the page.
+    for section in ["missing", "children"]:
+        await page.get_by_test_id("jump-list").locator(f'[data-jump="{section}"]').click()
+        box = await page.locator(f"#section-{section}").bounding_box()
+        assert box is not None
+        assert -1 <= box["y"] < SIZES[size][1], section
+
     if code == "73.71":
         # Makassar's daily target of 1,000 is the figure that gave the wrong format away.
         assert await text_of(page, "headline-day-target") == ("1.000" if lang == "id" else "1,000")

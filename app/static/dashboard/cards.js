@@ -4,6 +4,7 @@ import { todayIn } from "./dates.js";
 import { h } from "./dom.js";
 import { DASH, fmtDate, fmtDateRange, fmtDec, fmtInt, fmtPct, isNum } from "./format.js";
 import { hasText, t } from "./i18n.js";
+import { nameOf } from "./names.js";
 
 export function viewHeader(title, details, asOf) {
   document.title = `${title} · Rekam`;
@@ -102,7 +103,8 @@ export function figuresCard(progress, target) {
     [t("eligible"), val(fmtInt(progress.eligible), "headline-eligible")],
   ];
   if (target.source && target.source !== progress.region.code) {
-    rows.push([t("targetSource"), val(target.source, "headline-target-source")]);
+    rows.push([t("targetSource"), [nameOf(target.source), " ",
+      h("span", { class: "code-inline" }, "(", val(target.source, "headline-target-source"), ")")]]);
   }
   return card(t("figures"), null, rows);
 }

@@ -19,6 +19,9 @@ import * as welcome from "./views/welcome.js";
 
 const ROUTE_KEY = "rekam.route"; // the last region or office the reader opened
 const REFRESH_MS = 60000;
+// A view module exports fetchData(route, signal), which resolves to its data, and
+// render(data, route, charts, page), which returns {crumbs, nodes, asOf}; it needs nothing
+// else from this file.
 const VIEWS = { region, office, explain };
 
 let shown = null; // {route, data} of the view on screen
@@ -48,7 +51,7 @@ async function load() {
     history.replaceState(null, "", await firstRoute());
     return load();
   }
-  writeStored(ROUTE_KEY, hashFor(route.view, route.code, null));
+  if (route.view !== "explain") writeStored(ROUTE_KEY, hashFor(route.view, route.code, null));
   const mine = ++seq;
   if (controller) controller.abort();
   const ownController = new AbortController();
