@@ -150,8 +150,9 @@ def test_package_data_ships_the_dashboard_and_the_migrations():
         base = ROOT / package
         return {path for pattern in package_data[package] for path in base.glob(pattern)}
 
-    assets = {p for p in (ROOT / "app" / "static" / "dashboard").iterdir() if p.is_file()}
-    assert {"index.html", "app.js", "style.css"} <= {p.name for p in assets}
+    assets = {p for p in (ROOT / "app" / "static" / "dashboard").rglob("*") if p.is_file()}
+    assert {"index.html", "main.js", "style.css"} <= {p.name for p in assets}
+    assert any(p.parent.name == "views" for p in assets)
     assert assets <= shipped("app")
     revisions = set((ROOT / "migrations" / "versions").glob("*.py"))
     assert revisions

@@ -344,11 +344,15 @@ async def test_offices_not_reported_today_are_listed(browser, dashboard):
 
     await goto(page, dashboard, "/region/73.71", "Kota Makassar")
 
-    missing = await page.get_by_test_id("missing-list").locator("li").all_inner_texts()
-    assert sorted(m.strip() for m in missing) == sorted(
-        dashboard.api("/progress/73.71")["reporting"]["missing"]
-    )
-    assert sorted(m.strip() for m in missing) == ["MKS-TALLO", "MKS-WAJO"]
+    chips = page.get_by_test_id("missing-list").locator("li")
+    codes = [await chip.get_attribute("data-code") for chip in await chips.all()]
+    assert codes == dashboard.api("/progress/73.71")["reporting"]["missing"]
+    assert codes == ["MKS-TALLO", "MKS-WAJO"]
+    # Each by its name, with its code as secondary text.
+    names = {o["code"]: o["name"] for o in dashboard.api("/offices", region="73.71")["offices"]}
+    for chip, code in zip(await chips.all(), codes, strict=True):
+        assert (await chip.locator(".name").inner_text()).strip() == names[code]
+        assert (await chip.locator(".code").inner_text()).strip() == code
     await close(page)
 
 
@@ -477,6 +481,7 @@ async def test_the_page_refreshes_every_60_seconds(browser, dashboard):
         ("/region/ID", "Indonesia", "phone-nation"),
         ("/region/73.71", "Kota Makassar", "phone-city"),
         ("/office/MKS-DUKCAPIL", "Dinas Dukcapil Kota Makassar", "phone-office"),
+        ("/explain/73.71", "Cara menghitung Kota Makassar", "phone-explain"),
     ],
 )
 async def test_usable_at_360_pixels_without_sideways_scrolling(
@@ -647,3 +652,140 @@ async def test_not_reported_names_at_most_50_offices_and_points_to_the_children(
         finally:
             quiet = [office | {"active": False} for office in offices]
             assert (await http.post("/api/v1/offices", json={"offices": quiet})).is_success
+
+
+MONTHS_LONG = {
+    "id": "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+async def test_the_as_of_date_reads_in_the_chosen_languages_words_and_order(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    today = date.fromisoformat(dashboard.api("/progress/73.71")["as_of"])
+    fields = page.get_by_test_id("as-of-fields").locator("select")
+
+    async def shown() -> list[str]:
+        return [
+            (await select.evaluate("s => s.selectedOptions[0].textContent")).strip()
+            for select in await fields.all()
+        ]
+
+    # Day, month in words, year: the order both languages write a date in.
+    order = [await select.get_attribute("data-testid") for select in await fields.all()]
+    assert order == ["as-of-day", "as-of-month", "as-of-year"]
+    month_id = MONTHS_LONG["id"].split()[today.month - 1]
+    assert await shown() == [str(today.day), month_id, str(today.year)]
+    await shoot(page, "as-of-fields")
+
+    # Picking a day in the fields opens that day.
+    await page.get_by_test_id("as-of-day").select_option("1")
+    first = today.replace(day=1).isoformat()
+    await page.wait_for_function(
+        """(day) => location.hash.endsWith('as_of=' + day)
+             && document.body.dataset.state === 'ready'""",
+        arg=first,
+    )
+    assert dashboard.api("/progress/73.71", as_of=first)["as_of"] == first
+    assert id_date(first) in await page.locator(".view-head p").inner_text()
+
+    await page.get_by_test_id("lang-toggle").click()
+    month_en = MONTHS_LONG["en"].split()[today.month - 1]
+    assert await shown() == ["1", month_en, str(today.year)]
+    months = await page.get_by_test_id("as-of-month").locator("option").all_inner_texts()
+    assert [m.strip() for m in months] == MONTHS_LONG["en"].split()
+    assert await page.get_by_test_id("as-of-month").get_attribute("aria-label") == "Month"
+    assert console.errors == []
+    await close(page)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("id", "tidak ditemukan"), ("en", "was not found")],
+)
+async def test_an_error_banner_speaks_the_chosen_language(browser, dashboard, lang, said):
+    page, console = await open_page(browser, dashboard)
+    await page.add_init_script(f"localStorage.setItem('rekam.lang', {lang!r});")
+
+    await page.goto(f"{dashboard.base_url}/dashboard#/region/73.99")
+    await page.wait_for_function("() => document.body.dataset.state === 'error'")
+
+    banner = await text_of(page, "error-banner")
+    assert said in banner
+    assert all("404" in error for error in console.errors), console.errors
+    await close(page)
+
+
+def flags_in(flags: list[dict[str, Any]], code: str) -> int:
+    return sum(1 for f in flags if f["region"] == code or f["region"].startswith(code + "."))
+
+
+@pytest.mark.parametrize(("lang", "title"), [("id", "Mutu data"), ("en", "Data quality")])
+async def test_the_quality_panel_names_what_is_flagged_and_counts_it_per_child(
+    browser, dashboard, lang, title
+):
+    # Three offices that never report: each is flagged silent in its kecamatan.
+    offices = [
+        {"code": f"SUNYI-{n}", "name": f"Kantor Sunyi {n}", "region": region, "kind": "mobile"}
+        for n, region in [(1, "73.71.01"), (2, "73.71.02"), (3, "73.71.02")]
+    ]
+    async with httpx.AsyncClient(base_url=dashboard.base_url, headers=ADMIN, timeout=30) as http:
+        assert (await http.post("/api/v1/offices", json={"offices": offices})).is_success
+        try:
+            page, console = await open_page(browser, dashboard)
+            await page.add_init_script(f"localStorage.setItem('rekam.lang', {lang!r});")
+            await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+            progress = dashboard.api("/progress/73.71")
+            quality = dashboard.api("/quality/73.71", as_of=progress["as_of"], limit="5000")
+            panel = page.get_by_test_id("quality")
+            await panel.scroll_into_view_if_needed()
+            await shoot(page, f"quality-{lang}")
+
+            assert (await panel.locator("h2").inner_text()).strip() == title
+            assert quality["total"] == len(quality["flags"]) >= 3
+            sections = await panel.locator("section").all()
+            kinds = [await section.get_attribute("data-kind") for section in sections]
+            assert kinds == list(dict.fromkeys(f["kind"] for f in quality["flags"]))
+            for office in offices:
+                item = panel.locator(f'li[data-kind="silent"][data-code="{office["code"]}"]')
+                # Named, not coded: the office's name, its code beside it.
+                assert (await item.locator("a").inner_text()).strip() == office["name"]
+                assert (await item.locator(".code").inner_text()).strip() == office["code"]
+            table = page.get_by_test_id("children-table")
+            for child in progress["children"]:
+                cell = table.locator(f'tr[data-code="{child["code"]}"] [data-testid="child-flags"]')
+                counted = flags_in(quality["flags"], child["code"])
+                assert (await cell.inner_text()).strip() == str(counted)
+            assert flags_in(quality["flags"], "73.71.02") >= 2
+            assert console.errors == []
+            await close(page)
+        finally:
+            quiet = [office | {"active": False} for office in offices]
+            assert (await http.post("/api/v1/offices", json={"offices": quiet})).is_success
+
+
+async def test_how_a_figure_is_computed_lists_the_parts_that_sum_to_it(browser, dashboard):
+    page, console = await open_page(browser, dashboard)
+    await goto(page, dashboard, "/region/73.71", "Kota Makassar")
+    progress = dashboard.api("/progress/73.71")
+    explain = dashboard.api("/progress/73.71/explain")
+
+    await page.get_by_test_id("explain-link").click()
+    await wait_ready(page, "Cara menghitung Kota Makassar")
+    await shoot(page, "explain")
+
+    assert page.url.endswith("#/explain/73.71")
+    rows = page.get_by_test_id("explain-table").locator("tbody tr")
+    assert [await r.get_attribute("data-code") for r in await rows.all()] == [
+        part["region"] for part in explain["parts"]
+    ]
+    assert await text_of(page, "explain-eligible") == id_int(progress["eligible"])
+    assert await text_of(page, "explain-recorded") == id_int(progress["recorded"])
+    await page.get_by_test_id("lang-toggle").click()
+    assert (await page.locator("h1").inner_text()).strip() == "How Kota Makassar is computed"
+    assert await text_of(page, "explain-recorded") == f"{progress['recorded']:,}"
+    crumbs = await page.get_by_test_id("breadcrumbs").locator("li").all_inner_texts()
+    assert [c.strip() for c in crumbs][-2:] == ["Kota Makassar", "How it is computed"]
+    assert console.errors == []
+    await close(page)

@@ -29,6 +29,19 @@ async def test_dashboard_page_has_no_inline_script(client):
     assert 'style="' not in page
 
 
+async def test_dashboard_modules_are_served_as_javascript(client):
+    # A module script with another type is refused under nosniff, and the page stays blank.
+    page = (await client.get("/dashboard")).text
+    assert '<script type="module" src="/dashboard/static/main.js">' in page
+    for path in ("main.js", "views/region.js", "i18n.js"):
+        response = await client.get(f"/dashboard/static/{path}")
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].split(";")[0] in (
+            "text/javascript",
+            "application/javascript",
+        )
+
+
 async def test_root_redirects_to_the_dashboard(client):
     response = await client.get("/")
     assert response.status_code in (302, 307)
