@@ -124,15 +124,15 @@ WHERE ($1::bool[])[office_id] AND date <= $2
 """
 
 
-def _positional(statement: Any) -> tuple[str, list[str]]:
+def positional(statement: Any) -> tuple[str, list[str]]:
     """A SQLAlchemy text() statement as asyncpg takes it: $n placeholders and their names."""
     compiled = statement.compile(dialect=asyncpg_dialect.dialect())
     return str(compiled), list(compiled.positiontup)
 
 
-BARE_LOCK, _ = _positional(LOCK_OFFICES)  # one parameter: the office codes
-BARE_PUT, BARE_PUT_PARAMS = _positional(UPSERT)
-BARE_BATCH, BARE_BATCH_PARAMS = _positional(UPSERT_BATCH)
+BARE_LOCK, _ = positional(LOCK_OFFICES)  # one parameter: the office codes
+BARE_PUT, BARE_PUT_PARAMS = positional(UPSERT)
+BARE_BATCH, BARE_BATCH_PARAMS = positional(UPSERT_BATCH)
 BARE_ACTOR = {"token_id": None, "role": "admin"}
 
 

@@ -25,7 +25,18 @@ from typing import Any
 
 import asyncpg
 
-from bench import batch, crowd, memory, onboarding, profiling, progress, put, report, ryw
+from bench import (
+    batch,
+    crowd,
+    memory,
+    onboarding,
+    profiling,
+    progress,
+    put,
+    quality,
+    report,
+    ryw,
+)
 from bench.clock import today
 from bench.context import Context
 from bench.dataset import SMOKE, Dataset, ensure_dataset
@@ -50,6 +61,9 @@ async def main_async(options: argparse.Namespace) -> int:
     profile = SMOKE_PROFILE if options.smoke else FULL_PROFILE
     if options.rounds:
         profile = replace(profile, rounds=options.rounds)
+    database = options.database or os.environ.get("REKAM_BENCH_DATABASE")
+    if database:
+        profile = replace(profile, database=database)
     results_dir = Path(options.out) if options.out else profile.results
     DATA.mkdir(parents=True, exist_ok=True)
     server_url = options.server or os.environ.get("REKAM_BENCH_SERVER_URL") or DEFAULT_SERVER
@@ -208,6 +222,7 @@ async def _measure(
     results["put"] = await put.measure(ctx)
     results["batch"] = await batch.measure(ctx)
     results["progress"] = await progress.measure(ctx)
+    results["quality"] = await quality.measure(ctx)
     results["ryw"] = await ryw.measure(ctx)
     results["crowd"] = await crowd.measure(ctx)
     checks.extend(
@@ -247,6 +262,8 @@ def build_table(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any
         rows += batch.rows(results["batch"])
     if results.get("progress"):
         rows += progress.rows(results["progress"])
+    if results.get("quality"):
+        rows += quality.rows(results["quality"])
     if results.get("ryw"):
         rows += ryw.rows(results["ryw"])
         context += ryw.context(results["ryw"], results["ryw_connections"])
@@ -264,6 +281,11 @@ def main() -> None:
     parser.add_argument("--out", help="directory for RESULTS.md and results.json")
     parser.add_argument("--rounds", type=int, help="override the number of load rounds")
     parser.add_argument("--reload", action="store_true", help="regenerate the data set")
+    parser.add_argument(
+        "--database",
+        help="the bench database's name (default: rekam_bench, or rekam_bench_smoke with "
+        "--smoke; also REKAM_BENCH_DATABASE)",
+    )
     parser.add_argument("--load-only", action="store_true", help="only make the data set")
     parser.add_argument(
         "--verify-loader",

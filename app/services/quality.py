@@ -2,8 +2,9 @@
 
 Each kind is one SQL statement over the subtree, its definition written out in docs/api.md;
 Python only shapes, orders and matches the checks (app/services/quality_checks.py). Every
-flag is computed from the stored counts and figures at read time, so a write shows in the
-very next read."""
+flag is computed at read time from the stored counts and figures, and from the outlier
+verdicts the count write keeps on each count in the same transaction, so a write shows in
+the very next read."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -18,16 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.codes import sql_in_subtree
 from app.models import QUALITY_KINDS
 from app.services.figures import anchored_sql
+from app.services.outliers import WINDOW_DAYS
 from app.services.regions import get_region
 from app.services.tallies import counts_through_sql, through_params
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
-# The outlier rule (docs/api.md): z = 0.6745 * (x - median) / MAD above 3.5 in absolute
-# value, that is 6745 * |x - median| > 35000 * MAD in integers; windows of 90 days before
-# the count, at least 14 counts; counts dated in the 7 days ending as_of.
-WINDOW_DAYS = 90
-MIN_COUNTS = 14
+# Outliers (docs/api.md; the verdicts in services/outliers.py) are flagged for the counts
+# dated in the 7 days ending as_of.
 RECENT_DAYS = 7
 SILENT_DAYS = 3
 
@@ -66,43 +65,22 @@ class Flag:
 
 def exact(value: Any) -> Number | None:
     """A median as the exact number it is: medians of integers are integers or halves, MADs
-    quarters, all exact in a double (the SQL computes them as percentile_cont)."""
+    quarters (stored as numeric, read back with trailing zeros)."""
     if value is None or isinstance(value, int):
         return value
     number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    return int(number) if number == number.to_integral_value() else number
+    return int(number) if number == number.to_integral_value() else number.normalize()
 
 
-# The window is the 90 days before the count; the median first, then the median of the
-# distances from it. percentile_cont works in doubles, exact for these values (see exact()).
+# The count write keeps each count's verdict (services/outliers.py): the week's outliers are
+# read from the partial index on them.
 _OUTLIER = text(
     f"""
-WITH recent AS (
-    SELECT o.id, o.code AS office, o.region, c.date, c.recordings, c.version
-    FROM offices o JOIN counts c ON c.office_id = o.id
-    WHERE {sql_in_subtree("o.region")}
-      AND c.date BETWEEN CAST(:as_of AS date) - {RECENT_DAYS - 1} AND :as_of
-),
-centred AS (
-    SELECT r.*, w.n, w.median
-    FROM recent r
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS n,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY c.recordings) AS median
-        FROM counts c
-        WHERE c.office_id = r.id AND c.date BETWEEN r.date - {WINDOW_DAYS} AND r.date - 1
-    ) w
-    WHERE w.n >= {MIN_COUNTS}
-)
-SELECT x.office, x.region, x.date, x.recordings, x.version, x.median, m.mad
-FROM centred x
-CROSS JOIN LATERAL (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(c.recordings - x.median)) AS mad
-    FROM counts c
-    WHERE c.office_id = x.id AND c.date BETWEEN x.date - {WINDOW_DAYS} AND x.date - 1
-) m
-WHERE m.mad > 0
-  AND 6745 * CAST(abs(x.recordings - x.median) AS numeric) > 35000 * CAST(m.mad AS numeric)
+SELECT o.code AS office, o.region, c.date, c.recordings, c.version,
+       c.outlier_median AS median, c.outlier_mad AS mad
+FROM counts c JOIN offices o ON o.id = c.office_id
+WHERE c.outlier AND c.date BETWEEN CAST(:as_of AS date) - {RECENT_DAYS - 1} AND :as_of
+  AND {sql_in_subtree("o.region")}
 """
 )
 
@@ -141,21 +119,22 @@ SELECT 'eligible_jump', region, date, value, previous FROM (
 """
 )
 
-# A figure of a region with children, on a date where every direct child has a figure.
+# A figure of a region with children, on a date where every direct child has a figure: the
+# children's figures summed per parent and date in one pass, then matched to the parent's.
 _MISMATCH = text(
     f"""
-SELECT f.region, f.date, f.eligible, f.recorded,
-       k.eligible_all, k.eligible_sum, k.recorded_all, k.recorded_sum
-FROM figures f
-CROSS JOIN LATERAL (
-    SELECT count(*) AS children, count(g.region) AS figured,
+WITH children AS (
+    SELECT c.parent AS region, g.date, count(*) AS figured,
            bool_and(g.eligible IS NOT NULL) AS eligible_all, sum(g.eligible) AS eligible_sum,
            bool_and(g.recorded IS NOT NULL) AS recorded_all, sum(g.recorded) AS recorded_sum
-    FROM regions c LEFT JOIN figures g ON g.region = c.code AND g.date = f.date
-    WHERE c.parent = f.region
-) k
-WHERE {sql_in_subtree("f.region")} AND f.date <= :as_of
-  AND k.children > 0 AND k.figured = k.children
+    FROM figures g JOIN regions c ON c.code = g.region
+    WHERE {sql_in_subtree("c.parent")} AND g.date <= :as_of
+    GROUP BY 1, 2
+)
+SELECT f.region, f.date, f.eligible, f.recorded,
+       k.eligible_all, k.eligible_sum, k.recorded_all, k.recorded_sum
+FROM children k JOIN figures f ON f.region = k.region AND f.date = k.date
+WHERE k.figured = (SELECT count(*) FROM regions c WHERE c.parent = k.region)
 """
 )
 

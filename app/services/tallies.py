@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import month_end
 from app.models import SHARDS
 from app.services.figures import store_steps
+from app.services.outliers import REJUDGE_CTE
 
 # Public only so that the benchmark can fingerprint the data set it builds the same way; a
 # statement takes these through tally_statement.
@@ -73,11 +74,19 @@ tally_figures AS (
 _REFIGURED = "ARRAY(SELECT DISTINCT region FROM tally_figures) AS refigured_regions"
 
 
-def tally_statement(delta_ctes: str, columns: str = "", rest: str = "") -> TextClause:
+def tally_statement(
+    delta_ctes: str, columns: str = "", rest: str = "", *, rejudge: bool = True
+) -> TextClause:
     """`WITH delta_ctes, <the tallies> SELECT columns, refigured_regions rest`: delta_ctes
-    are CTEs whose last is delta_rows; columns and rest are the statement's own result."""
+    are CTEs that define delta_rows; columns and rest are the statement's own result.
+
+    A statement that creates, changes or removes counts (rejudge) also defines `changes`,
+    and the outlier verdicts of the later counts its changes judge are recomputed
+    (services/outliers.py); the counts it writes carry their own. Only a statement that
+    changes no count's date or recordings (an office moving) leaves rejudge off."""
     select = f"{columns}, {_REFIGURED}" if columns else _REFIGURED
-    return text(f"WITH {delta_ctes},\n{TALLY_CTES}\nSELECT {select}\n{rest}")
+    judging = f",\n{REJUDGE_CTE}" if rejudge else ""
+    return text(f"WITH {delta_ctes}{judging},\n{TALLY_CTES}\nSELECT {select}\n{rest}")
 
 
 async def write_with_tallies(
