@@ -94,7 +94,8 @@ class Scale:
 
 # The gamma draw below (clipped at 2) comes out ~3% under its mean: 14.6 gives ~7,300.
 FULL = Scale("full", PROVINCES, 14.6, 5 * 365 + 1)
-SMOKE = Scale("smoke", (("73", "Sulawesi Selatan", 3), ("31", "DKI Jakarta", 2)), 4.0, 21)
+# 35 days: three weeks of counts with the 14 before them that an outlier verdict needs.
+SMOKE = Scale("smoke", (("73", "Sulawesi Selatan", 3), ("31", "DKI Jakarta", 2)), 4.0, 35)
 
 
 @dataclass
@@ -211,11 +212,17 @@ def build_nation(scale: Scale, seed: int) -> Nation:
 _WEEKDAY = np.array([1.0, 1.05, 1.0, 0.95, 0.85, 0.3, 0.04])  # Monday .. Sunday
 
 
+# Now and then a count is keyed in with a digit too many: the outliers the quality flags find.
+TYPO_SHARE = 0.01
+
+
 def day_values(nation: Nation, rates: np.ndarray, day: date) -> np.ndarray:
     """Every office's recordings on `day`, in office id order: a pure function of the seed."""
     rng = np.random.default_rng([nation.seed, 2, day.toordinal()])
     season = 1.0 + 0.25 * np.sin(2 * np.pi * day.timetuple().tm_yday / 365.25)
-    return rng.poisson(rates * (_WEEKDAY[day.weekday()] * season)).astype(np.int32)
+    values = rng.poisson(rates * (_WEEKDAY[day.weekday()] * season))
+    typos = rng.random(len(rates)) < TYPO_SHARE
+    return np.where(typos, values * 10 + 10, values).astype(np.int32)
 
 
 def semester_ends(first: date, last: date) -> list[date]:

@@ -1,21 +1,20 @@
 """Data quality at national scale: the nation's flags and a province's explain, one request at
 a time, and what keeping the outlier verdicts costs the count write.
 
-The write's cost is the service's own statement (app.services.counts.UPSERT and UPSERT_BATCH,
-verdicts kept) against the same statement without them (UPSERT_UNJUDGED,
-UPSERT_BATCH_UNJUDGED), sent from bare asyncpg with the office lock as bare-put does,
-alternating, each in a transaction that is rolled back: the verdicts stay right and every
-round writes onto the same data. The commit, the same for both, is left out."""
+The write's cost is the service's own SQL sent from bare asyncpg as bare-put sends it: the
+office lock and the write statement (app.services.counts.UPSERT or UPSERT_BATCH), then the
+outlier verdicts it changed (app.services.outliers.REJUDGE), against the lock and the write
+alone; each in a transaction that is rolled back, so every round writes onto the same data
+and the verdicts stay right. The commit, the same for both, is left out."""
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from app.services.counts import UPSERT_BATCH_UNJUDGED, UPSERT_UNJUDGED
 from bench import report
 from bench.baselines import (
     BARE_BATCH,
@@ -23,15 +22,13 @@ from bench.baselines import (
     BARE_LOCK,
     BARE_PUT,
     BARE_PUT_PARAMS,
-    positional,
+    rejudge,
 )
 from bench.clock import today
 from bench.context import Context
 from bench.httpclient import Connection
 from bench.log import log
 
-PUT_UNJUDGED, PUT_UNJUDGED_PARAMS = positional(UPSERT_UNJUDGED)
-BATCH_UNJUDGED, BATCH_UNJUDGED_PARAMS = positional(UPSERT_BATCH_UNJUDGED)
 PROVINCE = "73"
 GOAL_SECONDS = 0.1
 
@@ -89,15 +86,18 @@ async def _latencies(ctx: Context) -> tuple[dict[str, list[float]], dict[str, An
 
 
 async def _timed_write(
-    conn: asyncpg.Connection, codes: list[str], statement: str, args: list[Any]
+    conn: asyncpg.Connection, codes: list[str], statement: str, args: list[Any], judge: bool
 ) -> float:
-    """The office lock and the write, in a transaction rolled back; the seconds they took."""
+    """The office lock, the write and (judge) the verdicts, in a transaction rolled back;
+    the seconds they took."""
     transaction = conn.transaction()
     await transaction.start()
     try:
         started = time.perf_counter()
         await conn.fetch(BARE_LOCK, sorted(codes))
-        await conn.fetch(statement, *args)
+        rows = await conn.fetch(statement, *args)
+        if judge:
+            await rejudge(conn, rows)
         return time.perf_counter() - started
     finally:
         await transaction.rollback()
@@ -134,29 +134,14 @@ async def _write_costs(ctx: Context) -> dict[str, dict[str, list[float]]]:
         args: Callable[[int], tuple[list[str], dict[str, Any]]],
         batch: bool,
     ) -> None:
-        with_sql, with_names = (
-            (BARE_BATCH, BARE_BATCH_PARAMS) if batch else (BARE_PUT, BARE_PUT_PARAMS)
-        )
-        without_sql, without_names = (
-            (BATCH_UNJUDGED, BATCH_UNJUDGED_PARAMS)
-            if batch
-            else (PUT_UNJUDGED, PUT_UNJUDGED_PARAMS)
-        )
+        sql, names = (BARE_BATCH, BARE_BATCH_PARAMS) if batch else (BARE_PUT, BARE_PUT_PARAMS)
         times: dict[str, list[float]] = {"with verdicts": [], "without": []}
         for r in range(rounds + 1):
             locked, values = args(r)
-            runs: list[tuple[str, Awaitable[float]]] = [
-                (
-                    "with verdicts",
-                    _timed_write(conn, locked, with_sql, [values[n] for n in with_names]),
-                ),
-                (
-                    "without",
-                    _timed_write(conn, locked, without_sql, [values[n] for n in without_names]),
-                ),
-            ]
-            for name, run in runs if r % 2 == 0 else runs[::-1]:
-                took = await run
+            ordered = [values[n] for n in names]
+            runs = [("with verdicts", True), ("without", False)]
+            for name, judge in runs if r % 2 == 0 else runs[::-1]:
+                took = await _timed_write(conn, locked, sql, ordered, judge)
                 if r > 0:  # the first round warms up
                     times[name].append(took)
         found[label] = times

@@ -17,29 +17,14 @@ from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed, excerpt
 from app.schemas import CountIn, parse_date, read_date
 from app.scopes import outside_scope
 from app.services.offices import OfficeRow, check_code, get_office, lock_offices
-from app.services.outliers import verdict_sql
 from app.services.tallies import tally_statement, write_with_tallies
 
 T = TypeVar("T")
 
-
-# The write: every item's count, its history row, its outlier verdict (services/outliers.py)
-# and the tallies, in one statement. It ends in one of the two SELECTs below, which read its
-# CTEs `current` (each item with the count it replaces) and `written` (the rows it changed).
-def _write_ctes(*, judge: bool) -> str:
-    verdict = verdict_sql(
-        "cur.office_id", "cur.date", "cur.recordings", "ch.dates", "ch.recordings"
-    )
-    judged = (
-        f"""SELECT cur.*, j.outlier, j.outlier_median, j.outlier_mad
-    FROM current cur JOIN changes ch ON ch.office_id = cur.office_id
-    CROSS JOIN {verdict} j"""
-        if judge
-        else """SELECT cur.*, false AS outlier, CAST(NULL AS numeric) AS outlier_median,
-           CAST(NULL AS numeric) AS outlier_mad
-    FROM current cur"""
-    )
-    return f"""
+# The write: every item's count, its history row and the tallies, in one statement. It ends
+# in one of the two SELECTs below, which read its CTEs `current` (each item with the count
+# it replaces) and `written` (the rows it changed).
+_WRITE = """
 input AS (
     SELECT * FROM unnest(CAST(:office_ids AS int[]), CAST(:dates AS date[]),
                          CAST(:recordings AS int[]), CAST(:notes AS text[]))
@@ -55,27 +40,15 @@ current AS (
                AS last_version
     FROM input i LEFT JOIN counts c ON c.office_id = i.office_id AND c.date = i.date
 ),
-changes AS (
-    SELECT office_id, array_agg(date) AS dates, array_agg(recordings) AS recordings
-    FROM input GROUP BY office_id
-),
-judged AS (
-    {judged}
-    WHERE cur.old_version IS NULL
-       OR (cur.recordings, cur.note) IS DISTINCT FROM (cur.old_recordings, cur.old_note)
-),
 written AS (
-    INSERT INTO counts AS c (office_id, date, recordings, note, version, updated_at,
-                             outlier, outlier_median, outlier_mad)
-    SELECT office_id, date, recordings, note, last_version + 1, :now,
-           outlier, outlier_median, outlier_mad
-    FROM judged
+    INSERT INTO counts AS c (office_id, date, recordings, note, version, updated_at)
+    SELECT office_id, date, recordings, note, last_version + 1, :now FROM current
+    WHERE old_version IS NULL
+       OR (recordings, note) IS DISTINCT FROM (old_recordings, old_note)
     ORDER BY office_id, date
     ON CONFLICT (office_id, date) DO UPDATE SET
         recordings = excluded.recordings, note = excluded.note,
-        version = excluded.version, updated_at = excluded.updated_at,
-        outlier = excluded.outlier, outlier_median = excluded.outlier_median,
-        outlier_mad = excluded.outlier_mad
+        version = excluded.version, updated_at = excluded.updated_at
     RETURNING c.office_id, c.date, c.recordings, c.note, c.version, c.updated_at
 ),
 history AS (
@@ -92,7 +65,6 @@ delta_rows AS (
     JOIN offices o ON o.id = w.office_id
 )"""
 
-
 _OUTCOME = """CASE WHEN cur.old_version IS NULL THEN 'created'
                    WHEN w.office_id IS NULL THEN 'unchanged' ELSE 'updated' END"""
 _EACH_ITEM = (
@@ -101,7 +73,8 @@ _EACH_ITEM = (
 
 # One count: the stored row and what became of it. (UPSERT and UPSERT_BATCH are public so
 # that the benchmark sends the very same statements from its bare asyncpg baseline.)
-_PUT_COLUMNS = (
+UPSERT = tally_statement(
+    _WRITE,
     f"""cur.office_id, cur.date, {_OUTCOME} AS outcome,
        coalesce(w.recordings, cur.old_recordings) AS recordings,
        CASE WHEN w.office_id IS NULL THEN cur.old_note ELSE w.note END AS note,
@@ -109,17 +82,12 @@ _PUT_COLUMNS = (
        coalesce(w.updated_at, cur.old_updated_at) AS updated_at""",
     _EACH_ITEM,
 )
-UPSERT = tally_statement(_write_ctes(judge=True), *_PUT_COLUMNS)
 
 # A batch: how many items had each outcome (a national day is 7,800 rows the caller would
 # only count).
-_BATCH_COLUMNS = (f"{_OUTCOME} AS outcome, count(*) AS items", f"{_EACH_ITEM}\nGROUP BY 1")
-UPSERT_BATCH = tally_statement(_write_ctes(judge=True), *_BATCH_COLUMNS)
-
-# For the benchmark alone, to price the verdicts: the same writes leaving them out (and so
-# wrong). The service never runs them.
-UPSERT_UNJUDGED = tally_statement(_write_ctes(judge=False), *_PUT_COLUMNS, rejudge=False)
-UPSERT_BATCH_UNJUDGED = tally_statement(_write_ctes(judge=False), *_BATCH_COLUMNS, rejudge=False)
+UPSERT_BATCH = tally_statement(
+    _WRITE, f"{_OUTCOME} AS outcome, count(*) AS items", f"{_EACH_ITEM}\nGROUP BY 1"
+)
 
 _DELETE = tally_statement(
     """
@@ -131,9 +99,6 @@ history AS (
     INSERT INTO count_revisions
         (office_id, date, version, recordings, note, at, token_id, actor_role, actor_name)
     SELECT office_id, date, version + 1, NULL, NULL, :now, :token_id, :role, :name FROM gone
-),
-changes AS (
-    SELECT office_id, ARRAY[date] AS dates, ARRAY[CAST(NULL AS int)] AS recordings FROM gone
 ),
 delta_rows AS (
     SELECT g.office_id, o.region, g.date, -g.recordings AS delta, -1 AS reports
@@ -485,7 +450,7 @@ async def write_batch(
         rows = await _write(session, actor, offices, list(parsed.values()), UPSERT_BATCH)
         await session.commit()
         return {"created": 0, "updated": 0, "unchanged": 0} | {
-            outcome: items for outcome, items, _ in rows
+            row.outcome: row.items for row in rows
         }
 
     return await with_retry(session, attempt)

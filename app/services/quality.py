@@ -85,18 +85,19 @@ WHERE c.outlier AND c.date BETWEEN CAST(:as_of AS date) - {RECENT_DAYS - 1} AND 
 )
 
 # Only regions with eligible steps can have an eligible (services/figures.py); recorded and
-# eligible are then those of progress on as_of.
+# eligible are then those of progress on as_of. OFFSET 0 keeps the subquery whole, so each
+# region's recorded is summed once, not again for the comparison.
 _OVER_COVERAGE = text(
     f"""
-SELECT s.region, n.recorded, n.eligible
-FROM (SELECT DISTINCT region FROM figure_steps
-      WHERE kind = 'eligible' AND {sql_in_subtree("region")}) s
-CROSS JOIN LATERAL (
-    SELECT a.eligible, a.eligible_anchors, {counts_through_sql("s.region")} + a.adjustment
-               AS recorded
-    FROM {anchored_sql("s.region")} a
+SELECT region, recorded, eligible FROM (
+    SELECT s.region, a.eligible, {counts_through_sql("s.region")} + a.adjustment AS recorded
+    FROM (SELECT DISTINCT region FROM figure_steps
+          WHERE kind = 'eligible' AND {sql_in_subtree("region")}) s
+    CROSS JOIN LATERAL {anchored_sql("s.region")} a
+    WHERE a.eligible_anchors > 0 AND a.eligible > 0
+    OFFSET 0
 ) n
-WHERE n.eligible_anchors > 0 AND n.eligible > 0 AND n.recorded > n.eligible
+WHERE recorded > eligible
 """
 )
 
