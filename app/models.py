@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     SmallInteger,
     Text,
     UniqueConstraint,
@@ -145,10 +146,13 @@ class Count(Base):
             "(outlier_median IS NOT NULL) = outlier AND (outlier_mad IS NOT NULL) = outlier",
             name="outlier_verdict",
         ),
+        # recordings in the key's index: an office's 90-day window (an outlier verdict) is
+        # read from the index alone.
+        PrimaryKeyConstraint("office_id", "date", postgresql_include=["recordings"]),
     )
 
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
-    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    date: Mapped[date] = mapped_column(Date)
     recordings: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)

@@ -219,18 +219,26 @@ async def _measure(
         upkeep["vacuum_seconds"] = await vacuum(ctx.dataset.url)
         log(f"VACUUM ANALYZE of the reused data set: {upkeep['vacuum_seconds']:.1f} s")
     checks.extend(f"Spot check before the load: {line}" for line in await spot_check(ctx, "before"))
-    results["put"] = await put.measure(ctx)
-    results["batch"] = await batch.measure(ctx)
-    results["progress"] = await progress.measure(ctx)
-    results["quality"] = await quality.measure(ctx)
-    results["ryw"] = await ryw.measure(ctx)
-    results["crowd"] = await crowd.measure(ctx)
+    for name, module in MEASURES.items():
+        if not options.only or name in options.only:
+            results[name] = await module.measure(ctx)
     checks.extend(
         f"Spot check after every write: {line}" for line in await spot_check(ctx, "after")
     )
     results["memory"] = memory.measure(ctx.service, ctx.baselines)
     if options.profile:
         results["profiles"] = await profiling.record(ctx, Path(options.profile))
+
+
+# Every measure in the order a run takes them (--only picks some).
+MEASURES: dict[str, Any] = {
+    "put": put,
+    "batch": batch,
+    "progress": progress,
+    "quality": quality,
+    "ryw": ryw,
+    "crowd": crowd,
+}
 
 
 def _dataset_facts(profile: Profile, dataset: Dataset, seed: int) -> dict[str, Any]:
@@ -291,6 +299,11 @@ def main() -> None:
         "--verify-loader",
         action="store_true",
         help="check the bulk loader against the service's own ingestion (always in --smoke)",
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda names: names.split(","),
+        help=f"only these measures, comma-separated, of: {', '.join(MEASURES)}",
     )
     parser.add_argument("--profile", help="also record py-spy profiles into this directory")
     parser.add_argument(

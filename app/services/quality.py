@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.codes import sql_in_subtree
 from app.models import QUALITY_KINDS
-from app.services.figures import anchored_sql
 from app.services.outliers import WINDOW_DAYS
 from app.services.regions import get_region
 from app.services.tallies import counts_through_sql, through_params
@@ -84,16 +83,33 @@ WHERE c.outlier AND c.date BETWEEN CAST(:as_of AS date) - {RECENT_DAYS - 1} AND 
 """
 )
 
-# Only regions with eligible steps can have an eligible (services/figures.py); recorded and
-# eligible are then those of progress on as_of. OFFSET 0 keeps the subquery whole, so each
-# region's recorded is summed once, not again for the comparison.
+# Only regions with eligible steps can have an eligible: their steps up to as_of summed in one
+# pass (as anchored_sql does for one region, services/figures.py); recorded and eligible are
+# then those of progress on as_of. When the nation has no counts dated after as_of (the
+# usual case, as_of today), no region has, and a region's counts up to as_of are its total.
+# OFFSET 0 keeps the subquery whole, so each region's recorded is summed once.
 _OVER_COVERAGE = text(
     f"""
+WITH anchored AS (
+    SELECT region,
+           sum(value) FILTER (WHERE kind = 'eligible') AS eligible,
+           sum(anchors) FILTER (WHERE kind = 'eligible') AS eligible_anchors,
+           coalesce(sum(value) FILTER (WHERE kind = 'recorded'), 0) AS adjustment
+    FROM figure_steps
+    WHERE {sql_in_subtree("region")} AND date <= :as_of
+    GROUP BY region
+),
+later AS (
+    SELECT EXISTS (SELECT 1 FROM region_days WHERE region = 'ID' AND date > :as_of) AS counts
+)
 SELECT region, recorded, eligible FROM (
-    SELECT s.region, a.eligible, {counts_through_sql("s.region")} + a.adjustment AS recorded
-    FROM (SELECT DISTINCT region FROM figure_steps
-          WHERE kind = 'eligible' AND {sql_in_subtree("region")}) s
-    CROSS JOIN LATERAL {anchored_sql("s.region")} a
+    SELECT a.region, a.eligible,
+           a.adjustment + CASE
+               WHEN (SELECT counts FROM later) THEN {counts_through_sql("a.region")}
+               ELSE (SELECT coalesce(sum(recordings), 0) FROM region_totals t
+                     WHERE t.region = a.region)
+           END AS recorded
+    FROM anchored a
     WHERE a.eligible_anchors > 0 AND a.eligible > 0
     OFFSET 0
 ) n
@@ -121,21 +137,19 @@ SELECT 'eligible_jump', region, date, value, previous FROM (
 )
 
 # A figure of a region with children, on a date where every direct child has a figure: the
-# children's figures summed per parent and date in one pass, then matched to the parent's.
+# children's figures of the parent's dates, summed, in one join; then whether every child
+# is among them.
 _MISMATCH = text(
     f"""
-WITH children AS (
-    SELECT c.parent AS region, g.date, count(*) AS figured,
-           bool_and(g.eligible IS NOT NULL) AS eligible_all, sum(g.eligible) AS eligible_sum,
-           bool_and(g.recorded IS NOT NULL) AS recorded_all, sum(g.recorded) AS recorded_sum
-    FROM figures g JOIN regions c ON c.code = g.region
-    WHERE {sql_in_subtree("c.parent")} AND g.date <= :as_of
-    GROUP BY 1, 2
-)
 SELECT f.region, f.date, f.eligible, f.recorded,
-       k.eligible_all, k.eligible_sum, k.recorded_all, k.recorded_sum
-FROM children k JOIN figures f ON f.region = k.region AND f.date = k.date
-WHERE k.figured = (SELECT count(*) FROM regions c WHERE c.parent = k.region)
+       bool_and(g.eligible IS NOT NULL) AS eligible_all, sum(g.eligible) AS eligible_sum,
+       bool_and(g.recorded IS NOT NULL) AS recorded_all, sum(g.recorded) AS recorded_sum
+FROM figures g
+JOIN regions c ON c.code = g.region
+JOIN figures f ON f.region = c.parent AND f.date = g.date
+WHERE {sql_in_subtree("f.region")} AND f.date <= :as_of
+GROUP BY f.region, f.date, f.eligible, f.recorded
+HAVING count(*) = (SELECT count(*) FROM regions k WHERE k.parent = f.region)
 """
 )
 
@@ -157,7 +171,7 @@ WHERE {sql_in_subtree("o.region")} AND o.active
 
 
 async def _outliers(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_OUTLIER, params)
+    rows = (await session.execute(_OUTLIER, params)).all()
     return [
         Flag(
             "outlier",
@@ -175,7 +189,9 @@ async def _outliers(session: AsyncSession, params: dict[str, Any]) -> list[Flag]
 
 
 async def _over_coverage(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_OVER_COVERAGE, {**params, **through_params(params["as_of"])})
+    rows = (
+        await session.execute(_OVER_COVERAGE, {**params, **through_params(params["as_of"])})
+    ).all()
     return [
         Flag(
             "over_coverage",
@@ -192,7 +208,7 @@ async def _over_coverage(session: AsyncSession, params: dict[str, Any]) -> list[
 
 
 async def _figure_changes(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_FIGURE_CHANGES, params)
+    rows = (await session.execute(_FIGURE_CHANGES, params)).all()
     messages = {
         "recorded_decrease": "recorded fell from {1} to {0} since the previous figure",
         "eligible_jump": "eligible changed by more than 10%: {1} before, {0} now",
@@ -214,7 +230,7 @@ async def _figure_changes(session: AsyncSession, params: dict[str, Any]) -> list
 
 async def _mismatches(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
     flags = []
-    for row in await session.execute(_MISMATCH, params):
+    for row in (await session.execute(_MISMATCH, params)).all():
         for member, own, whole, total in (
             ("eligible", row.eligible, row.eligible_all, row.eligible_sum),
             ("recorded", row.recorded, row.recorded_all, row.recorded_sum),
@@ -229,7 +245,7 @@ async def _mismatches(session: AsyncSession, params: dict[str, Any]) -> list[Fla
 
 
 async def _silent(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_SILENT, params)
+    rows = (await session.execute(_SILENT, params)).all()
     message = f"no recordings in the {SILENT_DAYS} days ending {params['as_of']}"
     return [
         Flag("silent", row.region, row.office, params["as_of"], None, None, message) for row in rows
@@ -288,7 +304,7 @@ async def attach_checks(
     if not flags:
         return
     by_key = {flag.key: flag for flag in flags}
-    for row in await session.execute(_CHECKS, {"region": region, "as_of": as_of}):
+    for row in (await session.execute(_CHECKS, {"region": region, "as_of": as_of})).all():
         flag = by_key.get((row.kind, row.region, row.office, row.date))
         seen = (row.value, exact(row.expected), row.count_version)
         if flag is not None and fingerprint(flag) == seen:

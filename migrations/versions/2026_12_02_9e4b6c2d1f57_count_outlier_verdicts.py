@@ -1,6 +1,7 @@
 """counts carry their outlier verdict (outlier; outlier_median and outlier_mad only on an
 outlier), kept by the count write; existing counts are judged here, each against its office's
-counts of the 90 days before it.
+counts of the 90 days before it. The primary key's index includes recordings, so that a
+window is read from the index alone.
 
 Revision ID: 9e4b6c2d1f57
 Revises: 7d3f1a2b9c64
@@ -72,6 +73,10 @@ def upgrade() -> None:
         op.f("ck_counts_outlier_verdict"),
         "counts",
         "(outlier_median IS NOT NULL) = outlier AND (outlier_mad IS NOT NULL) = outlier",
+    )
+    op.execute(
+        "ALTER TABLE counts DROP CONSTRAINT pk_counts,"
+        " ADD CONSTRAINT pk_counts PRIMARY KEY (office_id, date) INCLUDE (recordings)"
     )
     op.create_index(
         "ix_counts_outlier_date",
