@@ -1,6 +1,7 @@
 """Every table. Summaries (region_days, region_months, region_totals, report_days,
 figures.counts_through) are kept exact by the count-writing statement itself, never by a
-background job; figure_steps by the transaction that changes a figure or its counts_through."""
+background job; figure_steps by the transaction that changes a figure or its counts_through;
+the counts' outlier verdicts by the transaction that changes a count in their window."""
 
 from datetime import date, datetime
 from decimal import Decimal
