@@ -1,6 +1,7 @@
 """Every table. Summaries (region_days, region_months, region_totals, report_days,
 figures.counts_through) are kept exact by the count-writing statement itself, never by a
-background job; figure_steps by the transaction that changes a figure or its counts_through."""
+background job; figure_steps by the transaction that changes a figure or its counts_through;
+the counts' outlier verdicts by the transaction that changes a count in their window."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,9 +20,11 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     SmallInteger,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -140,18 +143,33 @@ class Count(Base):
     __table_args__ = (
         CheckConstraint("recordings BETWEEN 0 AND 100000", name="recordings"),
         CheckConstraint("version >= 1", name="version"),
+        CheckConstraint(
+            "(outlier_median IS NOT NULL) = outlier AND (outlier_mad IS NOT NULL) = outlier",
+            name="outlier_verdict",
+        ),
+        # recordings in the key's index: an office's 90-day window (an outlier verdict) is
+        # read from the index alone.
+        PrimaryKeyConstraint("office_id", "date", postgresql_include=["recordings"]),
     )
 
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
-    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    date: Mapped[date] = mapped_column(Date)
     recordings: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Whether the count is an outlier against its office's counts of the 90 days before it,
+    # and (only then) their median and MAD: kept by every count write, for this count and the
+    # later ones it judges (app/services/outliers.py), so the flags read no window.
+    outlier: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    outlier_median: Mapped[Decimal | None] = mapped_column(Numeric(8, 1))
+    outlier_mad: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
 
 
 # Who reported on a date: reporting and exports read counts by date across offices.
 Index("ix_counts_date_office_id", Count.date, Count.office_id)
+# The outliers of a week: a few hundred rows among the week's 55,000 counts.
+Index("ix_counts_outlier_date", Count.date, Count.office_id, postgresql_where=Count.outlier)
 
 
 class CountRevision(Base):

@@ -5,9 +5,10 @@
     raw-batch        one INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE of a batch
     naive-progress   the progress numbers straight from counts: one plain GROUP BY
     bare-put         the service's own SQL for one count, sent by asyncpg: the office lock
-                     (app.services.offices.LOCK_OFFICES) and the write statement
+                     (app.services.offices.LOCK_OFFICES), the write statement
                      (app.services.counts.UPSERT: the count, its history row and every
-                     summary), in one transaction
+                     summary) and the outlier verdicts it changed
+                     (app.services.outliers.REJUDGE), in one transaction
     bare-batch       the same for a batch (UPSERT_BATCH) on the same data
 
 raw-put and raw-batch write bench_counts and bench_count_revisions, copies of the real tables
@@ -33,6 +34,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
 from app.services.counts import UPSERT, UPSERT_BATCH
 from app.services.offices import LOCK_OFFICES
+from app.services.outliers import REJUDGE
 
 RAW_PUT = """
 WITH written AS (
@@ -124,15 +126,16 @@ WHERE ($1::bool[])[office_id] AND date <= $2
 """
 
 
-def _positional(statement: Any) -> tuple[str, list[str]]:
+def positional(statement: Any) -> tuple[str, list[str]]:
     """A SQLAlchemy text() statement as asyncpg takes it: $n placeholders and their names."""
     compiled = statement.compile(dialect=asyncpg_dialect.dialect())
     return str(compiled), list(compiled.positiontup)
 
 
-BARE_LOCK, _ = _positional(LOCK_OFFICES)  # one parameter: the office codes
-BARE_PUT, BARE_PUT_PARAMS = _positional(UPSERT)
-BARE_BATCH, BARE_BATCH_PARAMS = _positional(UPSERT_BATCH)
+BARE_LOCK, _ = positional(LOCK_OFFICES)  # one parameter: the office codes
+BARE_REJUDGE, BARE_REJUDGE_PARAMS = positional(REJUDGE)
+BARE_PUT, BARE_PUT_PARAMS = positional(UPSERT)
+BARE_BATCH, BARE_BATCH_PARAMS = positional(UPSERT_BATCH)
 BARE_ACTOR = {"token_id": None, "role": "admin"}
 
 
@@ -153,11 +156,19 @@ async def _write_retrying(
                 await conn.fetch(BARE_LOCK, sorted(codes))
                 rows: list[Any] = await conn.fetch(statement, *args)
                 _no_figures_changed(rows)
+                await rejudge(conn, rows)
                 return rows
         except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+async def rejudge(conn: asyncpg.Connection, rows: list[Any]) -> None:
+    """The outlier verdicts the write changed, as write_with_tallies recomputes them."""
+    if rows and rows[0]["changed_office_ids"]:
+        values = {"office_ids": rows[0]["changed_office_ids"], "dates": rows[0]["changed_dates"]}
+        await conn.execute(BARE_REJUDGE, *_args(BARE_REJUDGE_PARAMS, values))
 
 
 async def _office_codes(app: FastAPI) -> dict[str, int]:

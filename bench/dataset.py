@@ -29,7 +29,7 @@ from app.models import SHARDS
 from app.services.figures import store_steps
 from app.services.tallies import TALLY_CTES
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 TIMEZONE = "Asia/Makassar"
 LOAD_ACTOR = "rekam bench load"
 PG_EPOCH = date(2000, 1, 1)
@@ -94,7 +94,8 @@ class Scale:
 
 # The gamma draw below (clipped at 2) comes out ~3% under its mean: 14.6 gives ~7,300.
 FULL = Scale("full", PROVINCES, 14.6, 5 * 365 + 1)
-SMOKE = Scale("smoke", (("73", "Sulawesi Selatan", 3), ("31", "DKI Jakarta", 2)), 4.0, 21)
+# 35 days: three weeks of counts with the 14 before them that an outlier verdict needs.
+SMOKE = Scale("smoke", (("73", "Sulawesi Selatan", 3), ("31", "DKI Jakarta", 2)), 4.0, 35)
 
 
 @dataclass
@@ -211,11 +212,17 @@ def build_nation(scale: Scale, seed: int) -> Nation:
 _WEEKDAY = np.array([1.0, 1.05, 1.0, 0.95, 0.85, 0.3, 0.04])  # Monday .. Sunday
 
 
+# Now and then a count is keyed in with a digit too many: the outliers the quality flags find.
+TYPO_SHARE = 0.01
+
+
 def day_values(nation: Nation, rates: np.ndarray, day: date) -> np.ndarray:
     """Every office's recordings on `day`, in office id order: a pure function of the seed."""
     rng = np.random.default_rng([nation.seed, 2, day.toordinal()])
     season = 1.0 + 0.25 * np.sin(2 * np.pi * day.timetuple().tm_yday / 365.25)
-    return rng.poisson(rates * (_WEEKDAY[day.weekday()] * season)).astype(np.int32)
+    values = rng.poisson(rates * (_WEEKDAY[day.weekday()] * season))
+    typos = rng.random(len(rates)) < TYPO_SHARE
+    return np.where(typos, values * 10 + 10, values).astype(np.int32)
 
 
 def semester_ends(first: date, last: date) -> list[date]:
@@ -415,6 +422,57 @@ async def _copy_keys(conn: asyncpg.Connection, source: str, target: str) -> None
     for index in indexes:
         definition = index["definition"].replace(f" ON public.{source} ", f" ON public.{target} ")
         await conn.execute(definition.replace("INDEX ", "INDEX bench_", 1))
+
+
+# --- the outlier verdicts, as the count write leaves them (app/services/outliers.py) ---
+
+
+def outlier_verdicts(
+    nation: Nation, first: date, last: date
+) -> list[tuple[int, date, Decimal, Decimal]]:
+    """(office id, date, median, MAD) of every outlier among the generated counts: each day's
+    counts against each office's counts of the 90 days before, in the write's integers
+    (M2 = 2 x median, MAD4 = 4 x MAD; an outlier when at least 14 counts, MAD4 > 0 and
+    1349 |2x - M2| > 3500 MAD4). Every office has a count every day of the data set."""
+    rates = nation.office_rates()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    values = np.stack([day_values(nation, rates, day) for day in days]).astype(np.int64)
+    found: list[tuple[int, date, Decimal, Decimal]] = []
+    for t in range(14, len(days)):
+        window = values[max(0, t - 90) : t]
+        n = len(window)
+        low, high = (n + 1) // 2 - 1, n // 2
+        middle = np.partition(window, sorted({low, high}), axis=0)
+        median2 = middle[low] + middle[high]
+        deviations = np.partition(np.abs(2 * window - median2), sorted({low, high}), axis=0)
+        mad4 = deviations[low] + deviations[high]
+        flagged = (mad4 > 0) & (1349 * np.abs(2 * values[t] - median2) > 3500 * mad4)
+        for index in np.flatnonzero(flagged):
+            found.append(
+                (
+                    int(index) + 1,
+                    days[t],
+                    Decimal(int(median2[index])) / 2,
+                    Decimal(int(mad4[index])) / 4,
+                )
+            )
+    return found
+
+
+async def store_outlier_verdicts(
+    conn: asyncpg.Connection, verdicts: list[tuple[int, date, Decimal, Decimal]]
+) -> None:
+    await conn.execute(
+        "CREATE TEMP TABLE outliers (office_id int, date date, median numeric, mad numeric)"
+    )
+    await conn.copy_records_to_table("outliers", records=verdicts)
+    await conn.execute(
+        """
+        UPDATE counts c SET outlier = true, outlier_median = o.median, outlier_mad = o.mad
+        FROM outliers o WHERE c.office_id = o.office_id AND c.date = o.date
+        """
+    )
+    await conn.execute("DROP TABLE outliers")
 
 
 # --- the summaries, built as tallies.py would have left them ---
@@ -640,7 +698,8 @@ async def store_figure_steps(url: str) -> None:
 
 # What must agree between the loader's database and the service-ingested one.
 COMPARED = {
-    "counts": "SELECT office_id, date, recordings, note, version FROM counts",
+    "counts": "SELECT office_id, date, recordings, note, version, outlier, outlier_median,"
+    " outlier_mad FROM counts",
     "count_revisions": "SELECT office_id, date, version, recordings, note FROM count_revisions",
     "region_days": "SELECT region, date, shard, recordings FROM region_days",
     "region_months": "SELECT region, month, shard, recordings FROM region_months",
@@ -727,10 +786,17 @@ async def _load(
             for statement in statements:
                 await c.execute(statement)
 
-        await step(
-            "keys and indexes",
-            asyncio.gather(keys(conn, restore["counts"]), keys(other, restore["count_revisions"])),
+        # The verdicts are worked out in numpy while PostgreSQL builds the indexes.
+        verdicts, _ = await step(
+            "keys and indexes, outlier verdicts",
+            asyncio.gather(
+                asyncio.to_thread(outlier_verdicts, nation, first, last),
+                asyncio.gather(
+                    keys(conn, restore["counts"]), keys(other, restore["count_revisions"])
+                ),
+            ),
         )
+        await step("outliers", store_outlier_verdicts(conn, verdicts))
         await conn.execute(
             "SELECT setval(pg_get_serial_sequence('count_revisions', 'id'),"
             " (SELECT max(id) FROM count_revisions))"

@@ -25,7 +25,18 @@ from typing import Any
 
 import asyncpg
 
-from bench import batch, crowd, memory, onboarding, profiling, progress, put, report, ryw
+from bench import (
+    batch,
+    crowd,
+    memory,
+    onboarding,
+    profiling,
+    progress,
+    put,
+    quality,
+    report,
+    ryw,
+)
 from bench.clock import today
 from bench.context import Context
 from bench.dataset import SMOKE, Dataset, ensure_dataset
@@ -50,6 +61,9 @@ async def main_async(options: argparse.Namespace) -> int:
     profile = SMOKE_PROFILE if options.smoke else FULL_PROFILE
     if options.rounds:
         profile = replace(profile, rounds=options.rounds)
+    database = options.database or os.environ.get("REKAM_BENCH_DATABASE")
+    if database:
+        profile = replace(profile, database=database)
     results_dir = Path(options.out) if options.out else profile.results
     DATA.mkdir(parents=True, exist_ok=True)
     server_url = options.server or os.environ.get("REKAM_BENCH_SERVER_URL") or DEFAULT_SERVER
@@ -205,26 +219,29 @@ async def _measure(
         upkeep["vacuum_seconds"] = await vacuum(ctx.dataset.url)
         log(f"VACUUM ANALYZE of the reused data set: {upkeep['vacuum_seconds']:.1f} s")
     checks.extend(f"Spot check before the load: {line}" for line in await spot_check(ctx, "before"))
-    chosen = options.only.split(",") if options.only else MEASURES
-    for name, measure in (
-        ("put", put.measure),
-        ("batch", batch.measure),
-        ("progress", progress.measure),
-        ("ryw", ryw.measure),
-        ("crowd", crowd.measure),
-    ):
-        if name in chosen:
-            results[name] = await measure(ctx)
+    for name, module in MEASURES.items():
+        if name != "memory" and (not options.only or name in options.only):
+            results[name] = await module.measure(ctx)
     checks.extend(
         f"Spot check after every write: {line}" for line in await spot_check(ctx, "after")
     )
-    if "memory" in chosen:
+    if not options.only or "memory" in options.only:
+        # Last: the processes' memory after everything else has run.
         results["memory"] = memory.measure(ctx.service, ctx.baselines)
     if options.profile:
         results["profiles"] = await profiling.record(ctx, Path(options.profile))
 
 
-MEASURES = ("put", "batch", "progress", "ryw", "crowd", "memory")
+# Every measure in the order a run takes them (--only picks some).
+MEASURES: dict[str, Any] = {
+    "put": put,
+    "batch": batch,
+    "progress": progress,
+    "quality": quality,
+    "ryw": ryw,
+    "crowd": crowd,
+    "memory": memory,
+}
 
 
 def _dataset_facts(profile: Profile, dataset: Dataset, seed: int) -> dict[str, Any]:
@@ -256,6 +273,8 @@ def build_table(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any
         rows += batch.rows(results["batch"])
     if results.get("progress"):
         rows += progress.rows(results["progress"])
+    if results.get("quality"):
+        rows += quality.rows(results["quality"])
     if results.get("ryw"):
         rows += ryw.rows(results["ryw"])
         context += ryw.context(results["ryw"], results["ryw_connections"])
@@ -275,24 +294,30 @@ def main() -> None:
     parser.add_argument("--out", help="directory for RESULTS.md and results.json")
     parser.add_argument("--rounds", type=int, help="override the number of load rounds")
     parser.add_argument("--reload", action="store_true", help="regenerate the data set")
+    parser.add_argument(
+        "--database",
+        help="the bench database's name (default: rekam_bench, or rekam_bench_smoke with "
+        "--smoke; also REKAM_BENCH_DATABASE)",
+    )
     parser.add_argument("--load-only", action="store_true", help="only make the data set")
     parser.add_argument(
         "--verify-loader",
         action="store_true",
         help="check the bulk loader against the service's own ingestion (always in --smoke)",
     )
-    parser.add_argument("--profile", help="also record py-spy profiles into this directory")
     parser.add_argument(
         "--only",
-        help=f"a comma-separated subset of the measures ({','.join(MEASURES)}); default all",
+        type=lambda names: names.split(","),
+        help=f"only these measures, comma-separated, of: {', '.join(MEASURES)}",
     )
+    parser.add_argument("--profile", help="also record py-spy profiles into this directory")
     parser.add_argument(
         "--onboarding",
         action="store_true",
         help="measure only the nation stood up from empty databases (bench/onboarding.py)",
     )
     options = parser.parse_args()
-    if options.only and (unknown := set(options.only.split(",")) - set(MEASURES)):
+    if options.only and (unknown := set(options.only) - set(MEASURES)):
         parser.error(f"--only: no measure named {', '.join(sorted(unknown))}")
     random.seed()
     try:

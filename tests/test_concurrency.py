@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from app.services.figures import store_steps
 from tests.conftest import ADMIN
 from tests.helpers import assert_tallies_exact, bearer, days_ago, today
+from tests.test_outlier_verdicts import assert_verdicts_exact
 
 WRITERS = 50
 
@@ -119,13 +120,15 @@ async def test_concurrent_writers_across_offices_keep_every_tally_exact(http, li
         )
         tokens[code] = created.json()["token"]
     rng = random.Random(2024)
-    month_before = today().replace(day=1) - timedelta(days=1)
-    # On the 2nd or 4th of a month the previous month's last day is one of the others: a
-    # batch must not name one count twice.
-    dates = list(dict.fromkeys([today(), days_ago(1), days_ago(3), month_before]))
+    # A month's last day; on the 1st and the 3rd the previous month's is already among them.
+    dates = [today(), days_ago(1), days_ago(3)]
+    month_end = today().replace(day=1) - timedelta(days=1)
+    dates.append(
+        month_end if month_end not in dates else month_end.replace(day=1) - timedelta(days=1)
+    )
     # Figures dated among the counts: writes before them change their counts_through, and
     # with it the figure steps, which must come out as a rebuild from scratch would.
-    for region, day in (("99.01", days_ago(2)), ("99", days_ago(1)), ("98.01", month_before)):
+    for region, day in (("99.01", days_ago(2)), ("99", days_ago(1)), ("98.01", dates[3])):
         response = await http.put(
             f"/api/v1/regions/{region}/figures/{day}",
             json={"eligible": 1000, "recorded": 500},
@@ -181,6 +184,7 @@ async def test_concurrent_writers_across_offices_keep_every_tally_exact(http, li
     await assert_tallies_exact(live_db)
     await assert_nation_matches_counts(live_db)
     await assert_figure_steps_as_rebuilt(live_db)
+    await assert_verdicts_exact(live_db)
     versions = await live_db.execute(
         text(
             """
@@ -232,6 +236,7 @@ async def test_overlapping_batches_in_opposite_orders_never_deadlock_a_client(ht
         assert row.last_recordings == row.recordings
     await live_db.commit()
     await assert_nation_matches_counts(live_db)
+    await assert_verdicts_exact(live_db)
     progress = (await http.get("/api/v1/progress/97", headers=ADMIN)).json()
     stored = sum(row.recordings for row in found if row.date == today())
     assert progress["day"]["recordings"] == stored

@@ -3,8 +3,10 @@
 import ast
 import asyncio
 import os
+import random
 import subprocess
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.migrate import downgrade, head_revision, upgrade
 from app.models import Base
 from tests.conftest import ROOT, drop_database, new_database
+from tests.test_outlier_verdicts import verdict
 
 TABLES = set(Base.metadata.tables)
 VERSIONS = ROOT / "migrations" / "versions"
@@ -142,3 +145,45 @@ def test_no_revision_imports_application_code():
 
     assert found, "no revisions found"
     assert {name: modules for name, modules in found.items() if modules} == {}
+
+
+def test_existing_counts_are_judged_as_the_count_write_judges_them(fresh_database):
+    upgrade(fresh_database, "7d3f1a2b9c64")
+    start = date(2024, 1, 1)
+    rng = random.Random(16)
+    values = {
+        (office, start + timedelta(days=day)): rng.choice([0, 9, 10, 10, 11, 12, 40, 400])
+        for office in (1, 2)
+        for day in range(150)
+        if rng.random() < 0.8  # gaps: windows of every size
+    }
+    rows = ", ".join(f"({o}, '{d}', {n}, 1, now())" for (o, d), n in values.items())
+    asyncio.run(
+        _execute(
+            fresh_database,
+            """INSERT INTO regions (code, name, level, depth, parent, lineage) VALUES
+               ('73', 'P', 'province', 1, 'ID', '{ID,73}')""",
+            """INSERT INTO offices (id, code, name, region, kind, timezone, active) VALUES
+               (1, 'A', 'A', '73', 'kecamatan', 'Asia/Makassar', true),
+               (2, 'B', 'B', '73', 'kecamatan', 'Asia/Makassar', true)""",
+            f"INSERT INTO counts (office_id, date, recordings, version, updated_at) VALUES {rows}",
+        )
+    )
+
+    upgrade(fresh_database)
+
+    stored = {
+        (o, d): (flagged, median, mad)
+        for o, d, flagged, median, mad in query(
+            fresh_database,
+            "SELECT office_id, date, outlier, outlier_median, outlier_mad FROM counts",
+        )
+    }
+    expected = {
+        (o, d): verdict(
+            [n for (p, e), n in values.items() if p == o and d - timedelta(90) <= e < d], x
+        )
+        for (o, d), x in values.items()
+    }
+    assert stored == expected
+    assert sum(flagged for flagged, _, _ in stored.values()) > 10

@@ -450,7 +450,7 @@ async def write_batch(
         rows = await _write(session, actor, offices, list(parsed.values()), UPSERT_BATCH)
         await session.commit()
         return {"created": 0, "updated": 0, "unchanged": 0} | {
-            outcome: items for outcome, items, _ in rows
+            row.outcome: row.items for row in rows
         }
 
     return await with_retry(session, attempt)

@@ -114,7 +114,9 @@ delta_rows AS (
     UNION ALL
     SELECT c.office_id, m.new_region, c.date, c.recordings, 1
     FROM counts c JOIN moves m ON m.office_id = c.office_id
-)"""
+)""",
+    # A count's verdict is its office's business, wherever the office is.
+    rejudge=False,
 )
 
 

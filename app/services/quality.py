@@ -2,8 +2,9 @@
 
 Each kind is one SQL statement over the subtree, its definition written out in docs/api.md;
 Python only shapes, orders and matches the checks (app/services/quality_checks.py). Every
-flag is computed from the stored counts and figures at read time, so a write shows in the
-very next read."""
+flag is computed at read time from the stored counts and figures, and from the outlier
+verdicts the count write keeps on each count in the same transaction, so a write shows in
+the very next read."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -17,17 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.codes import sql_in_subtree
 from app.models import QUALITY_KINDS
-from app.services.figures import anchored_sql
+from app.services.outliers import WINDOW_DAYS
 from app.services.regions import get_region
 from app.services.tallies import counts_through_sql, through_params
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
-# The outlier rule (docs/api.md): z = 0.6745 * (x - median) / MAD above 3.5 in absolute
-# value, that is 6745 * |x - median| > 35000 * MAD in integers; windows of 90 days before
-# the count, at least 14 counts; counts dated in the 7 days ending as_of.
-WINDOW_DAYS = 90
-MIN_COUNTS = 14
+# Outliers (docs/api.md; the verdicts in services/outliers.py) are flagged for the counts
+# dated in the 7 days ending as_of.
 RECENT_DAYS = 7
 SILENT_DAYS = 3
 
@@ -66,59 +64,56 @@ class Flag:
 
 def exact(value: Any) -> Number | None:
     """A median as the exact number it is: medians of integers are integers or halves, MADs
-    quarters, all exact in a double (the SQL computes them as percentile_cont)."""
+    quarters (stored as numeric, read back with trailing zeros)."""
     if value is None or isinstance(value, int):
         return value
     number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    return int(number) if number == number.to_integral_value() else number
+    return int(number) if number == number.to_integral_value() else number.normalize()
 
 
-# The window is the 90 days before the count; the median first, then the median of the
-# distances from it. percentile_cont works in doubles, exact for these values (see exact()).
+# The count write keeps each count's verdict (services/outliers.py): the week's outliers are
+# read from the partial index on them.
 _OUTLIER = text(
     f"""
-WITH recent AS (
-    SELECT o.id, o.code AS office, o.region, c.date, c.recordings, c.version
-    FROM offices o JOIN counts c ON c.office_id = o.id
-    WHERE {sql_in_subtree("o.region")}
-      AND c.date BETWEEN CAST(:as_of AS date) - {RECENT_DAYS - 1} AND :as_of
-),
-centred AS (
-    SELECT r.*, w.n, w.median
-    FROM recent r
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS n,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY c.recordings) AS median
-        FROM counts c
-        WHERE c.office_id = r.id AND c.date BETWEEN r.date - {WINDOW_DAYS} AND r.date - 1
-    ) w
-    WHERE w.n >= {MIN_COUNTS}
-)
-SELECT x.office, x.region, x.date, x.recordings, x.version, x.median, m.mad
-FROM centred x
-CROSS JOIN LATERAL (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(c.recordings - x.median)) AS mad
-    FROM counts c
-    WHERE c.office_id = x.id AND c.date BETWEEN x.date - {WINDOW_DAYS} AND x.date - 1
-) m
-WHERE m.mad > 0
-  AND 6745 * CAST(abs(x.recordings - x.median) AS numeric) > 35000 * CAST(m.mad AS numeric)
+SELECT o.code AS office, o.region, c.date, c.recordings, c.version,
+       c.outlier_median AS median, c.outlier_mad AS mad
+FROM counts c JOIN offices o ON o.id = c.office_id
+WHERE c.outlier AND c.date BETWEEN CAST(:as_of AS date) - {RECENT_DAYS - 1} AND :as_of
+  AND {sql_in_subtree("o.region")}
 """
 )
 
-# Only regions with eligible steps can have an eligible (services/figures.py); recorded and
-# eligible are then those of progress on as_of.
+# Only regions with eligible steps can have an eligible: their steps up to as_of summed in one
+# pass (as anchored_sql does for one region, services/figures.py); recorded and eligible are
+# then those of progress on as_of. When the nation has no counts dated after as_of (the
+# usual case, as_of today), no region has, and a region's counts up to as_of are its total.
+# OFFSET 0 keeps the subquery whole, so each region's recorded is summed once.
 _OVER_COVERAGE = text(
     f"""
-SELECT s.region, n.recorded, n.eligible
-FROM (SELECT DISTINCT region FROM figure_steps
-      WHERE kind = 'eligible' AND {sql_in_subtree("region")}) s
-CROSS JOIN LATERAL (
-    SELECT a.eligible, a.eligible_anchors, {counts_through_sql("s.region")} + a.adjustment
-               AS recorded
-    FROM {anchored_sql("s.region")} a
+WITH anchored AS (
+    SELECT region,
+           sum(value) FILTER (WHERE kind = 'eligible') AS eligible,
+           sum(anchors) FILTER (WHERE kind = 'eligible') AS eligible_anchors,
+           coalesce(sum(value) FILTER (WHERE kind = 'recorded'), 0) AS adjustment
+    FROM figure_steps
+    WHERE {sql_in_subtree("region")} AND date <= :as_of
+    GROUP BY region
+),
+later AS (
+    SELECT EXISTS (SELECT 1 FROM region_days WHERE region = 'ID' AND date > :as_of) AS counts
+)
+SELECT region, recorded, eligible FROM (
+    SELECT a.region, a.eligible,
+           a.adjustment + CASE
+               WHEN (SELECT counts FROM later) THEN {counts_through_sql("a.region")}
+               ELSE (SELECT coalesce(sum(recordings), 0) FROM region_totals t
+                     WHERE t.region = a.region)
+           END AS recorded
+    FROM anchored a
+    WHERE a.eligible_anchors > 0 AND a.eligible > 0
+    OFFSET 0
 ) n
-WHERE n.eligible_anchors > 0 AND n.eligible > 0 AND n.recorded > n.eligible
+WHERE recorded > eligible
 """
 )
 
@@ -141,21 +136,20 @@ SELECT 'eligible_jump', region, date, value, previous FROM (
 """
 )
 
-# A figure of a region with children, on a date where every direct child has a figure.
+# A figure of a region with children, on a date where every direct child has a figure: the
+# children's figures of the parent's dates, summed, in one join; then whether every child
+# is among them.
 _MISMATCH = text(
     f"""
 SELECT f.region, f.date, f.eligible, f.recorded,
-       k.eligible_all, k.eligible_sum, k.recorded_all, k.recorded_sum
-FROM figures f
-CROSS JOIN LATERAL (
-    SELECT count(*) AS children, count(g.region) AS figured,
-           bool_and(g.eligible IS NOT NULL) AS eligible_all, sum(g.eligible) AS eligible_sum,
-           bool_and(g.recorded IS NOT NULL) AS recorded_all, sum(g.recorded) AS recorded_sum
-    FROM regions c LEFT JOIN figures g ON g.region = c.code AND g.date = f.date
-    WHERE c.parent = f.region
-) k
+       bool_and(g.eligible IS NOT NULL) AS eligible_all, sum(g.eligible) AS eligible_sum,
+       bool_and(g.recorded IS NOT NULL) AS recorded_all, sum(g.recorded) AS recorded_sum
+FROM figures g
+JOIN regions c ON c.code = g.region
+JOIN figures f ON f.region = c.parent AND f.date = g.date
 WHERE {sql_in_subtree("f.region")} AND f.date <= :as_of
-  AND k.children > 0 AND k.figured = k.children
+GROUP BY f.region, f.date, f.eligible, f.recorded
+HAVING count(*) = (SELECT count(*) FROM regions k WHERE k.parent = f.region)
 """
 )
 
@@ -177,7 +171,7 @@ WHERE {sql_in_subtree("o.region")} AND o.active
 
 
 async def _outliers(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_OUTLIER, params)
+    rows = (await session.execute(_OUTLIER, params)).all()
     return [
         Flag(
             "outlier",
@@ -195,7 +189,9 @@ async def _outliers(session: AsyncSession, params: dict[str, Any]) -> list[Flag]
 
 
 async def _over_coverage(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_OVER_COVERAGE, {**params, **through_params(params["as_of"])})
+    rows = (
+        await session.execute(_OVER_COVERAGE, {**params, **through_params(params["as_of"])})
+    ).all()
     return [
         Flag(
             "over_coverage",
@@ -212,7 +208,7 @@ async def _over_coverage(session: AsyncSession, params: dict[str, Any]) -> list[
 
 
 async def _figure_changes(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_FIGURE_CHANGES, params)
+    rows = (await session.execute(_FIGURE_CHANGES, params)).all()
     messages = {
         "recorded_decrease": "recorded fell from {1} to {0} since the previous figure",
         "eligible_jump": "eligible changed by more than 10%: {1} before, {0} now",
@@ -234,7 +230,7 @@ async def _figure_changes(session: AsyncSession, params: dict[str, Any]) -> list
 
 async def _mismatches(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
     flags = []
-    for row in await session.execute(_MISMATCH, params):
+    for row in (await session.execute(_MISMATCH, params)).all():
         for member, own, whole, total in (
             ("eligible", row.eligible, row.eligible_all, row.eligible_sum),
             ("recorded", row.recorded, row.recorded_all, row.recorded_sum),
@@ -249,7 +245,7 @@ async def _mismatches(session: AsyncSession, params: dict[str, Any]) -> list[Fla
 
 
 async def _silent(session: AsyncSession, params: dict[str, Any]) -> list[Flag]:
-    rows = await session.execute(_SILENT, params)
+    rows = (await session.execute(_SILENT, params)).all()
     message = f"no recordings in the {SILENT_DAYS} days ending {params['as_of']}"
     return [
         Flag("silent", row.region, row.office, params["as_of"], None, None, message) for row in rows
@@ -308,7 +304,7 @@ async def attach_checks(
     if not flags:
         return
     by_key = {flag.key: flag for flag in flags}
-    for row in await session.execute(_CHECKS, {"region": region, "as_of": as_of}):
+    for row in (await session.execute(_CHECKS, {"region": region, "as_of": as_of})).all():
         flag = by_key.get((row.kind, row.region, row.office, row.date))
         seen = (row.value, exact(row.expected), row.count_version)
         if flag is not None and fingerprint(flag) == seen:

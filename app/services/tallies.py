@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import month_end
 from app.models import SHARDS
 from app.services.figures import store_steps
+from app.services.outliers import CHANGED_COLUMNS, REJUDGE
 
 # Public only so that the benchmark can fingerprint the data set it builds the same way; a
 # statement takes these through tally_statement.
@@ -73,21 +74,36 @@ tally_figures AS (
 _REFIGURED = "ARRAY(SELECT DISTINCT region FROM tally_figures) AS refigured_regions"
 
 
-def tally_statement(delta_ctes: str, columns: str = "", rest: str = "") -> TextClause:
+def tally_statement(
+    delta_ctes: str, columns: str = "", rest: str = "", *, rejudge: bool = True
+) -> TextClause:
     """`WITH delta_ctes, <the tallies> SELECT columns, refigured_regions rest`: delta_ctes
-    are CTEs whose last is delta_rows; columns and rest are the statement's own result."""
-    select = f"{columns}, {_REFIGURED}" if columns else _REFIGURED
+    are CTEs whose last is delta_rows; columns and rest are the statement's own result.
+
+    A statement that creates, changes or removes counts (rejudge) also returns the keys it
+    changed, whose outlier verdicts write_with_tallies then recomputes (services/outliers.py).
+    Only a statement that changes no count's date or recordings (an office moving) leaves
+    rejudge off."""
+    select = ", ".join(
+        part for part in (columns, _REFIGURED, CHANGED_COLUMNS if rejudge else "") if part
+    )
     return text(f"WITH {delta_ctes},\n{TALLY_CTES}\nSELECT {select}\n{rest}")
 
 
 async def write_with_tallies(
     session: AsyncSession, statement: TextClause, params: dict[str, Any]
 ) -> list[Row[Any]]:
-    """Run a statement from tally_statement, and rebuild the step functions of the figures
-    it changed, in the caller's transaction; returns the statement's rows."""
+    """Run a statement from tally_statement, then, in the caller's transaction, rebuild the
+    step functions of the figures it changed and the outlier verdicts of the counts its
+    changes judge; returns the statement's rows."""
     rows = list(await session.execute(statement, params))
     if rows:
         await store_steps(session, rows[0].refigured_regions)
+        if "changed_office_ids" in rows[0]._fields and rows[0].changed_office_ids:
+            await session.execute(
+                REJUDGE,
+                {"office_ids": rows[0].changed_office_ids, "dates": rows[0].changed_dates},
+            )
     return rows
 
 
