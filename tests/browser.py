@@ -1,13 +1,17 @@
 """Debian's Chromium, driven by Playwright, for the browser tests (never a downloaded one)."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from tests.conftest import ROOT
+from tests.conftest import ADMIN, ROOT, LiveServer
+from tests.test_demo import rekam, rekam_demo
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling out of a closed network.
@@ -38,3 +42,44 @@ async def launched_browser() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@dataclass
+class Service:
+    """A live server with the demo loaded, and a viewer token for the API calls a browser
+    test checks the page against."""
+
+    base_url: str
+    viewer: str
+
+    def api(self, path: str, **params: str) -> Any:
+        response = httpx.get(
+            self.base_url + "/api/v1" + path,
+            params=params,
+            headers={"Authorization": f"Bearer {self.viewer}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@contextmanager
+def demo_service(server_url: str, label: str, *commands: tuple[str, ...]) -> Iterator[Service]:
+    """A live server over a new database with the Makassar demo, after running each of
+    `commands` (`rekam` arguments) on it."""
+    server = LiveServer(server_url, label)
+    try:
+        rekam_demo(server.database_url)
+        for command in commands:
+            rekam(server.database_url, *command)
+        server.start()
+        created = httpx.post(
+            server.base_url + "/api/v1/tokens",
+            json={"role": "viewer", "name": f"{label} test"},
+            headers=ADMIN,
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        yield Service(server.base_url, created.json()["token"])
+    finally:
+        server.close()

@@ -13,9 +13,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page
 
-from tests.browser import SCREENSHOTS, launched_browser, needs_chromium
-from tests.conftest import ADMIN, LiveServer
-from tests.test_demo import rekam_demo
+from tests.browser import SCREENSHOTS, Service, demo_service, launched_browser, needs_chromium
+from tests.conftest import ADMIN
 
 TESTIDS = [
     "headline-coverage",
@@ -69,38 +68,10 @@ def id_date(value: str | None) -> str:
 # The service, the browser, and a page on the dashboard.
 
 
-@dataclass
-class Dashboard:
-    base_url: str
-    viewer: str
-
-    def api(self, path: str, **params: str) -> Any:
-        response = httpx.get(
-            self.base_url + "/api/v1" + path,
-            params=params,
-            headers={"Authorization": f"Bearer {self.viewer}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
 @pytest.fixture(scope="module")
-def dashboard(server_url: str) -> Iterator[Dashboard]:
-    server = LiveServer(server_url, "dash")
-    try:
-        rekam_demo(server.database_url)
-        server.start()
-        created = httpx.post(
-            server.base_url + "/api/v1/tokens",
-            json={"role": "viewer", "name": "dashboard test"},
-            headers=ADMIN,
-            timeout=30,
-        )
-        assert created.status_code == 201, created.text
-        yield Dashboard(server.base_url, created.json()["token"])
-    finally:
-        server.close()
+def dashboard(server_url: str) -> Iterator[Service]:
+    with demo_service(server_url, "dash") as service:
+        yield service
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +93,7 @@ class Console:
 
 
 async def open_page(
-    browser: Browser, dashboard: Dashboard, *, width: int = 1280, token: str | None = ""
+    browser: Browser, dashboard: Service, *, width: int = 1280, token: str | None = ""
 ) -> tuple[Page, Console]:
     """A fresh browser profile with the viewer token in localStorage (or, with token=None,
     none at all), its console errors collected."""
@@ -150,7 +121,7 @@ async def wait_ready(page: Page, heading: str | None = None) -> None:
     )
 
 
-async def goto(page: Page, dashboard: Dashboard, route: str, heading: str | None = None) -> None:
+async def goto(page: Page, dashboard: Service, route: str, heading: str | None = None) -> None:
     await page.goto(f"{dashboard.base_url}/dashboard#{route}")
     await wait_ready(page, heading)
 
@@ -520,7 +491,7 @@ async def test_names_in_the_lists_capitals_are_shown_in_title_case(browser, dash
             assert deleted.status_code == 204, deleted.text
 
 
-async def new_dashboard_token(dashboard: Dashboard, body: dict[str, Any]) -> str:
+async def new_dashboard_token(dashboard: Service, body: dict[str, Any]) -> str:
     async with httpx.AsyncClient(base_url=dashboard.base_url, headers=ADMIN, timeout=30) as http:
         created = await http.post("/api/v1/tokens", json=body)
     assert created.status_code == 201, created.text

@@ -6,20 +6,14 @@ Chromium visits the nation, the province, the city and a kecamatan at 1366 x 900
 360 x 780, in Bahasa Indonesia and in English. Each case leaves a screenshot in
 artifacts/screenshots/."""
 
-import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.browser import SCREENSHOTS, launched_browser, needs_chromium
-from tests.conftest import ADMIN, ROOT, LiveServer
-from tests.test_demo import rekam_demo
+from tests.browser import SCREENSHOTS, Service, demo_service, launched_browser, needs_chromium
 
 pytestmark = needs_chromium
 
@@ -75,58 +69,17 @@ def worst_first(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(children, key=gap)
 
 
-def rekam(database_url: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REKAM_")}
-    env["REKAM_DATABASE_URL"] = database_url
-    result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "rekam"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@dataclass
-class Service:
-    base_url: str
-    viewer: str
-
-    def api(self, path: str, **params: str) -> Any:
-        response = httpx.get(
-            self.base_url + "/api/v1" + path,
-            params=params,
-            headers={"Authorization": f"Bearer {self.viewer}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
 @pytest.fixture(scope="module")
 def service(server_url: str) -> Iterator[Service]:
-    server = LiveServer(server_url, "matrix")
-    try:
-        rekam_demo(server.database_url)
-        rekam(server.database_url, "regions", "load", "--under", "73")
-        rekam(server.database_url, "offices", "create", "--per-district", "--under", "73")
-        server.start()
-        created = httpx.post(
-            server.base_url + "/api/v1/tokens",
-            json={"role": "viewer", "name": "matrix"},
-            headers=ADMIN,
-            timeout=30,
-        )
-        assert created.status_code == 201, created.text
-        ready = Service(server.base_url, created.json()["token"])
+    # Sulawesi Selatan in full: its 24 regencies and cities, one office per district.
+    with demo_service(
+        server_url,
+        "matrix",
+        ("regions", "load", "--under", "73"),
+        ("offices", "create", "--per-district", "--under", "73"),
+    ) as ready:
         assert len(ready.api("/offices", region="73")["offices"]) >= 300
         yield ready
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")

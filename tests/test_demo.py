@@ -52,12 +52,12 @@ OFFICES = 16  # a kecamatan office in each of the 15, and the city's Dukcapil of
 DAYS = 120
 
 
-def rekam_demo(database_url: str) -> dict[str, int]:
-    """Run `rekam demo` on a database; returns the summary it prints."""
+def rekam(database_url: str, *args: str) -> str:
+    """Run the `rekam` command on a database, with no other REKAM_ setting; its stdout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REKAM_")}
     env["REKAM_DATABASE_URL"] = database_url
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "rekam"), "demo"],
+        [str(ROOT / ".venv" / "bin" / "rekam"), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -66,10 +66,14 @@ def rekam_demo(database_url: str) -> dict[str, int]:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def rekam_demo(database_url: str) -> dict[str, int]:
+    """Run `rekam demo` on a database; returns the summary it prints."""
     # The last line reads "Makassar demo loaded: {'created': ..., ...}".
-    summary: dict[str, int] = ast.literal_eval(
-        result.stdout.strip().splitlines()[-1].split(": ", 1)[1]
-    )
+    last = rekam(database_url, "demo").strip().splitlines()[-1]
+    summary: dict[str, int] = ast.literal_eval(last.split(": ", 1)[1])
     return summary
 
 
