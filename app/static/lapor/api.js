@@ -3,6 +3,8 @@
 export class Offline extends Error {}
 
 export async function call(token, method, path, { body, headers = {} } = {}) {
+  // Known to be offline: a request would only fail, slowly on some phones.
+  if (globalThis.navigator?.onLine === false) throw new Offline();
   let response;
   try {
     response = await fetch("/api/v1" + path, {

@@ -98,10 +98,9 @@ async function flush() {
   const outcome = await sendWaiting();
   if (outcome.stopped === "offline") state.online = false;
   if (outcome.stopped === "unauthorized") showError(t("tokenRefused"));
-  if (outcome.sent > 0) {
-    state.online = true;
-    state.snapshot = (await getValue("snapshot")) ?? state.snapshot;
-  }
+  if (outcome.sent > 0) state.online = true;
+  // The worker may have sent some (background sync): what it learnt is in the snapshot.
+  state.snapshot = (await getValue("snapshot")) ?? state.snapshot;
   await reloadEntries();
 }
 
@@ -239,6 +238,8 @@ async function submit(event) {
   const office = state.snapshot.office.code;
   const key = entryKey(office, date);
   const earlier = await getEntry(key);
+  // Read afresh: the worker may have sent an entry meanwhile and learnt a newer version.
+  state.snapshot = (await getValue("snapshot")) ?? state.snapshot;
   const known = state.snapshot.counts[date];
   // The version this operator saw: after a conflict, the server's value they were shown.
   let base = known ? known.version : null;
@@ -348,6 +349,7 @@ function bind() {
   });
   window.addEventListener("online", async () => {
     state.online = true;
+    if (state.token === null) return render();
     await flush();
     await refresh();
     render();
