@@ -2,6 +2,7 @@
 sign-in by the sheet's QR link, entries online and offline, exactly once, conflicts and
 refusals. Every run leaves screenshots in artifacts/screenshots/."""
 
+import gzip
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,15 +17,18 @@ from playwright.async_api import (
     Page,
     Playwright,
     Response,
+    Route,
     async_playwright,
     expect,
 )
 
+from app.api.lapor import BUNDLE
 from app.clock import today_in
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, needs_chromium
 from tests.conftest import ADMIN, LiveServer
 from tests.sheet_reader import read_sheet
 from tests.test_demo import rekam_demo
+from tests.test_lapor import BUDGET_BYTES
 
 pytestmark = needs_chromium
 
@@ -187,6 +191,8 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
     console = Console()
     context = await phone(playwright, profile)
     page = await page_of(context, console)
+    loaded: dict[str, Response] = {}
+    context.on("response", lambda r: loaded.setdefault(r.url, r) if "/lapor" in r.url else None)
 
     # Signing in by the QR link: the token leaves the address bar at once.
     assert link.startswith(service.base_url + "/lapor#token=rekam_")
@@ -202,6 +208,14 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
     assert await page.get_by_test_id("days").locator("li").count() == 7
     await wait_for_worker(page)
     await shoot(page, "signed-in")
+    # The first load, everything the page and its worker fetched, compressed: the budget.
+    assert {url.removeprefix(service.base_url) for url in loaded} == {
+        "/lapor",
+        "/lapor/sw.js",
+        *(f"/lapor/assets/{BUNDLE.version}/{name}" for name in BUNDLE.assets),
+    }
+    sizes = [len(gzip.compress(await response.body())) for response in loaded.values()]
+    assert sum(sizes) < BUDGET_BYTES
 
     # Today's count, online: created with If-None-Match: *.
     async with page.context.expect_event("response", is_put) as answer:
@@ -386,5 +400,49 @@ async def test_a_typed_token_in_english_and_sign_out_warns_of_waiting_entries(
     await expect(page.get_by_label("Office token")).to_be_visible()
     assert service.get(f"/offices/{office}/counts")["counts"][-1]["date"] != today
     await assert_fits(page)
+    assert console.errors == []
+    await context.close()
+
+
+async def test_a_resend_after_a_lost_answer_makes_no_second_revision(playwright, service, tmp_path):
+    office = "MKS-BONTOALA"
+    token = service.office_token(office)
+    yesterday = day_before(today_in(TIMEZONE).isoformat(), 1)
+    before = len(service.history(office, yesterday))
+    console = Console(answers=(412,))
+    context = await phone(playwright, tmp_path / "profile")
+    page = await page_of(context, console)
+    await page.goto(f"{service.base_url}/lapor#token={token}")
+    await wait_ready(page)
+    await expect(page.get_by_test_id("office-code")).to_have_text(office)
+    arrived: list[int] = []
+
+    async def lose_the_answer(route: Route) -> None:
+        # The PUT reaches the server and is written; its answer never reaches the phone.
+        arrived.append((await route.fetch()).status)
+        await route.abort("connectionreset")
+
+    await context.route(f"**/api/v1/offices/{office}/counts/{yesterday}", lose_the_answer)
+    await enter(page, yesterday, 321, "hilang")
+    for _ in range(100):
+        if arrived:
+            break
+        await page.wait_for_timeout(100)
+    assert arrived == [200]
+    await expect(page.get_by_test_id(f"day-{yesterday}")).to_contain_text("Menunggu")
+    await context.unroute(f"**/api/v1/offices/{office}/counts/{yesterday}")
+
+    # The next open sends it again with the same If-Match: 412, and the server's value is
+    # the entry's own, so the entry is done.
+    async with page.context.expect_event("response", is_put) as answer:
+        await page.reload()
+    assert (await answer.value).status == 412
+    await wait_ready(page)
+    await expect(page.get_by_text("Menunggu")).to_have_count(0)
+    await expect(page.get_by_test_id(f"day-{yesterday}")).to_contain_text("321")
+    await expect(page.get_by_test_id(f"day-{yesterday}")).not_to_contain_text("Berbeda")
+    revisions = service.history(office, yesterday)
+    assert len(revisions) == before + 1
+    assert (revisions[-1]["recordings"], revisions[-1]["note"]) == (321, "hilang")
     assert console.errors == []
     await context.close()

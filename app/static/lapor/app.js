@@ -360,6 +360,17 @@ function bind() {
   });
 }
 
+// An answer lost on a flaky link leaves the entry waiting with no online event to come:
+// try again now and then while the browser believes it is online.
+const RETRY_MS = 30_000;
+
+async function retryWaiting() {
+  const waiting = [...state.entries.values()].some((entry) => entry.state === "waiting");
+  if (!waiting || state.token === null || navigator.onLine === false) return;
+  await flush();
+  render();
+}
+
 async function start() {
   showLanguage();
   bind();
@@ -389,6 +400,7 @@ async function start() {
     if (state.snapshot) select(state.selected ?? todayIn(state.snapshot.office.timezone));
   }
   document.body.dataset.state = "ready";
+  setInterval(retryWaiting, RETRY_MS);
 }
 
 start();

@@ -13,13 +13,13 @@ function same(entry, count) {
   return count !== null && count.recordings === entry.recordings && (count.note ?? null) === entry.note;
 }
 
-// The server's count for the day as last known, kept for the next offline open.
-async function remember(office, count) {
+// The server's count for the day as last known (null: none), kept for the next offline open.
+async function remember(office, date, count) {
   const snapshot = await getValue("snapshot");
-  if (snapshot?.office?.code === office) {
-    snapshot.counts[count.date] = { recordings: count.recordings, note: count.note, version: count.version };
-    await setValue("snapshot", snapshot);
-  }
+  if (snapshot?.office?.code !== office) return;
+  if (count === null) delete snapshot.counts[date];
+  else snapshot.counts[date] = { recordings: count.recordings, note: count.note, version: count.version };
+  await setValue("snapshot", snapshot);
 }
 
 async function sendOne(token, entry) {
@@ -30,7 +30,7 @@ async function sendOne(token, entry) {
     headers,
   });
   if (answer.status === 200 || answer.status === 201) {
-    await remember(entry.office, answer.data);
+    await remember(entry.office, entry.date, answer.data);
     await deleteEntry(entry.key);
     return "sent";
   }
@@ -38,8 +38,8 @@ async function sendOne(token, entry) {
     const current = await call(token, "GET", path);
     if (current.status !== 200 && current.status !== 404) return current.status === 401 ? "unauthorized" : "later";
     const server = current.status === 200 ? current.data : null;
+    await remember(entry.office, entry.date, server);
     if (same(entry, server)) {
-      await remember(entry.office, server);
       await deleteEntry(entry.key);
       return "sent";
     }
