@@ -60,6 +60,14 @@ class Service:
         )
         assert response.status_code in (200, 201), response.text
 
+    def close_office(self, office: str) -> None:
+        stored = self.get(f"/offices/{office}")
+        body = {k: v for k, v in stored.items() if k != "code"} | {"active": False}
+        response = httpx.put(
+            f"{self.base_url}/api/v1/offices/{office}", json=body, headers=ADMIN, timeout=30
+        )
+        assert response.status_code == 200, response.text
+
     def office_token(self, office: str) -> str:
         response = httpx.post(
             self.base_url + "/api/v1/tokens",
@@ -92,19 +100,20 @@ async def playwright() -> AsyncIterator[Playwright]:
 
 @dataclass
 class Console:
-    """Console errors and uncaught exceptions. `answers` are HTTP statuses the test provokes
-    on purpose (a 412, a 403): Chromium reports each such answer to fetch() as an error
-    line of its own, which is the browser's note, not the page's fault."""
+    """Console errors and uncaught exceptions. `answers` are HTTP statuses, and `failures`
+    network errors, that the test provokes on purpose (a 412, a reset connection): Chromium
+    notes each in the console, and that note is the browser's, not the page's fault."""
 
     answers: tuple[int, ...] = ()
+    failures: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
 
     def on_message(self, message: ConsoleMessage) -> None:
-        expected = tuple(
+        expected = [
             f"Failed to load resource: the server responded with a status of {status} "
             for status in self.answers
-        )
-        if message.type == "error" and not message.text.startswith(expected or ("\0",)):
+        ] + [f"Failed to load resource: {failure}" for failure in self.failures]
+        if message.type == "error" and not any(message.text.startswith(e) for e in expected):
             self.errors.append(message.text)
 
     def on_page_error(self, error: Exception) -> None:
@@ -130,6 +139,23 @@ async def page_of(context: BrowserContext, console: Console) -> Page:
     page.on("console", console.on_message)
     page.on("pageerror", console.on_page_error)
     return page
+
+
+async def refuse(route: Route) -> None:
+    await route.abort("internetdisconnected")
+
+
+async def go_offline(context: BrowserContext) -> None:
+    """No connection, for the page and for its service worker alike. set_offline alone may
+    reach a worker only after it has started, and background sync starts it while Chromium
+    believes the real network is up: a worker woken then must find no server either."""
+    await context.set_offline(True)
+    await context.route("**/api/**", refuse)
+
+
+async def go_online(context: BrowserContext) -> None:
+    await context.unroute("**/api/**", refuse)
+    await context.set_offline(False)
 
 
 async def wait_ready(page: Page) -> None:
@@ -193,6 +219,8 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
     page = await page_of(context, console)
     loaded: dict[str, Response] = {}
     context.on("response", lambda r: loaded.setdefault(r.url, r) if "/lapor" in r.url else None)
+    sent: list[tuple[str, dict[str, str]]] = []
+    context.on("request", lambda request: sent.append((request.url, request.headers)))
 
     # Signing in by the QR link: the token leaves the address bar at once.
     assert link.startswith(service.base_url + "/lapor#token=rekam_")
@@ -227,7 +255,7 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
     assert (first["recordings"], first["note"]) == (37, "pagi")
 
     # Offline: two corrections wait on the device, through a reload and a closed browser.
-    await context.set_offline(True)
+    await go_offline(context)
     await enter(page, today, 41, "koreksi")
     await enter(page, yesterday, 12)
     for day in (today, yesterday):
@@ -242,7 +270,7 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
 
     assert len(service.history(office, today)) == 1
     context = await phone(playwright, profile)
-    await context.set_offline(True)
+    await go_offline(context)
     page = await page_of(context, console)
     await page.goto(service.base_url + "/lapor")
     await wait_ready(page)
@@ -251,7 +279,7 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
     await shoot(page, "reopened-offline")
 
     # Back online: each arrives once.
-    await context.set_offline(False)
+    await go_online(context)
     await expect(page.get_by_text("Menunggu")).to_have_count(0, timeout=20_000)
     await expect(page.get_by_test_id(f"day-{today}")).to_contain_text("41")
     await page.reload()
@@ -267,6 +295,14 @@ async def test_sign_in_by_the_sheet_then_online_and_offline_entries_arrive_exact
     assert (yesterday_revisions[-1]["recordings"], yesterday_revisions[-1]["note"]) == (12, None)
     assert {r["actor"]["role"] for r in today_revisions} == {"office"}
     await shoot(page, "sent")
+    # The token left the device only in the Authorization header.
+    secret = link.split("#token=", 1)[1]
+    for url, headers in sent:
+        assert secret not in url
+        assert all(
+            secret not in value for name, value in headers.items() if name != "authorization"
+        )
+    assert any(headers.get("authorization") == f"Bearer {secret}" for _, headers in sent)
     await assert_fits(page)
     assert console.errors == []
     await context.close()
@@ -377,7 +413,7 @@ async def test_a_typed_token_in_english_and_sign_out_warns_of_waiting_entries(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_test_id("office-code")).to_have_text(office)
     await wait_for_worker(page)
-    await context.set_offline(True)
+    await go_offline(context)
     await page.get_by_label("Recordings").fill("9")
     await page.get_by_label("Note").fill("offline")
     await page.get_by_role("button", name="Send").click()
@@ -385,7 +421,7 @@ async def test_a_typed_token_in_english_and_sign_out_warns_of_waiting_entries(
 
     await page.get_by_role("button", name="Sign out").click()
     warning = page.get_by_test_id("sign-out-warning")
-    await expect(warning).to_contain_text("1 entries have not reached the server yet")
+    await expect(warning).to_contain_text("Entries not yet on the server: 1.")
     await shoot(page, "sign-out-warning")
     await page.get_by_role("button", name="Cancel").click()
     await expect(warning).to_be_hidden()
@@ -394,7 +430,7 @@ async def test_a_typed_token_in_english_and_sign_out_warns_of_waiting_entries(
     await page.get_by_role("button", name="Sign out").click()
     await page.get_by_role("button", name="Sign out anyway").click()
     await expect(page.get_by_label("Office token")).to_be_visible()
-    await context.set_offline(False)
+    await go_online(context)
     await page.reload()
     await wait_ready(page)
     await expect(page.get_by_label("Office token")).to_be_visible()
@@ -409,40 +445,76 @@ async def test_a_resend_after_a_lost_answer_makes_no_second_revision(playwright,
     token = service.office_token(office)
     yesterday = day_before(today_in(TIMEZONE).isoformat(), 1)
     before = len(service.history(office, yesterday))
-    console = Console(answers=(412,))
+    console = Console(answers=(412,), failures=("net::ERR_CONNECTION_RESET",))
     context = await phone(playwright, tmp_path / "profile")
     page = await page_of(context, console)
     await page.goto(f"{service.base_url}/lapor#token={token}")
     await wait_ready(page)
     await expect(page.get_by_test_id("office-code")).to_have_text(office)
-    arrived: list[int] = []
+    statuses: list[int] = []
 
-    async def lose_the_answer(route: Route) -> None:
-        # The PUT reaches the server and is written; its answer never reaches the phone.
-        arrived.append((await route.fetch()).status)
-        await route.abort("connectionreset")
+    async def lose_the_first_answer(route: Route) -> None:
+        # Every PUT reaches the server; the answer to the first never reaches the phone.
+        answer = await route.fetch()
+        if route.request.method != "PUT":
+            await route.fulfill(response=answer)
+            return
+        statuses.append(answer.status)
+        if len(statuses) == 1:
+            await route.abort("connectionreset")
+        else:
+            await route.fulfill(response=answer)
 
-    await context.route(f"**/api/v1/offices/{office}/counts/{yesterday}", lose_the_answer)
+    await context.route(f"**/api/v1/offices/{office}/counts/{yesterday}", lose_the_first_answer)
     await enter(page, yesterday, 321, "hilang")
     for _ in range(100):
-        if arrived:
+        if statuses:
             break
         await page.wait_for_timeout(100)
-    assert arrived == [200]
-    await expect(page.get_by_test_id(f"day-{yesterday}")).to_contain_text("Menunggu")
-    await context.unroute(f"**/api/v1/offices/{office}/counts/{yesterday}")
 
-    # The next open sends it again with the same If-Match: 412, and the server's value is
-    # the entry's own, so the entry is done.
-    async with page.context.expect_event("response", is_put) as answer:
-        await page.reload()
-    assert (await answer.value).status == 412
+    # Sent again (by the worker's background sync, or at the next open) with the same
+    # If-Match: 412, and the server's value is the entry's own, so the entry is done.
+    await page.reload()
     await wait_ready(page)
     await expect(page.get_by_text("Menunggu")).to_have_count(0)
-    await expect(page.get_by_test_id(f"day-{yesterday}")).to_contain_text("321")
-    await expect(page.get_by_test_id(f"day-{yesterday}")).not_to_contain_text("Berbeda")
+    row = page.get_by_test_id(f"day-{yesterday}")
+    await expect(row).to_contain_text("321")
+    await expect(row).not_to_contain_text("Berbeda")
+    # Sent more than once (a reload can cut a sender short), and never written twice.
+    assert statuses[0] == 200
+    assert len(statuses) >= 2
+    assert set(statuses[1:]) == {412}
     revisions = service.history(office, yesterday)
     assert len(revisions) == before + 1
     assert (revisions[-1]["recordings"], revisions[-1]["note"]) == (321, "hilang")
+    assert console.errors == []
+    await context.close()
+
+
+async def test_an_entry_the_server_finds_invalid_is_shown_with_its_detail(
+    playwright, service, tmp_path
+):
+    office = "MKS-UJUNG-TANAH"
+    token = service.office_token(office)
+    today = today_in(TIMEZONE).isoformat()
+    console = Console(answers=(422,))
+    context = await phone(playwright, tmp_path / "profile")
+    page = await page_of(context, console)
+    await page.goto(f"{service.base_url}/lapor#token={token}")
+    await wait_ready(page)
+    await expect(page.get_by_test_id("office-code")).to_have_text(office)
+    # Meanwhile the office is closed: its counts are refused as invalid (422).
+    service.close_office(office)
+
+    async with page.context.expect_event("response", is_put) as answer:
+        await enter(page, today, 3)
+    assert (await answer.value).status == 422
+    detail = (await (await answer.value).json())["detail"]
+
+    row = page.get_by_test_id(f"day-{today}")
+    await expect(row).to_contain_text(f"Ditolak: {detail}")
+    assert detail == f"office {office} is inactive"
+    assert await page.get_by_text("Menunggu").count() == 0
+    await assert_fits(page)
     assert console.errors == []
     await context.close()
