@@ -120,7 +120,7 @@ class Console:
         self.errors.append(f"uncaught: {error}")
 
 
-async def phone(playwright: Playwright, profile: Path) -> BrowserContext:
+async def phone(playwright: Playwright, profile: Path, timezone: str = TIMEZONE) -> BrowserContext:
     """A phone-sized Chromium whose storage (IndexedDB, the worker and its cache) lives in
     `profile`, so it survives closing the browser and opening it again."""
     return await playwright.chromium.launch_persistent_context(
@@ -130,7 +130,7 @@ async def phone(playwright: Playwright, profile: Path) -> BrowserContext:
         headless=True,
         viewport={"width": WIDTH, "height": HEIGHT},
         locale="id-ID",
-        timezone_id=TIMEZONE,
+        timezone_id=timezone,
     )
 
 
@@ -402,7 +402,9 @@ async def test_a_typed_token_in_english_and_sign_out_warns_of_waiting_entries(
     token = service.office_token(office)
     today = today_in(TIMEZONE).isoformat()
     console = Console()
-    context = await phone(playwright, tmp_path / "profile")
+    # A phone set to another timezone: its days are still the office's (16 hours of each
+    # day, Los Angeles and Makassar are on different dates).
+    context = await phone(playwright, tmp_path / "profile", timezone="America/Los_Angeles")
     page = await page_of(context, console)
     await page.goto(service.base_url + "/lapor")
     await wait_ready(page)
@@ -412,6 +414,8 @@ async def test_a_typed_token_in_english_and_sign_out_warns_of_waiting_entries(
     await page.get_by_label("Office token").fill(token)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_test_id("office-code")).to_have_text(office)
+    await expect(page.get_by_test_id(f"day-{today}")).to_contain_text("Today")
+    await expect(page.get_by_label("Date")).to_have_value(today)
     await wait_for_worker(page)
     await go_offline(context)
     await page.get_by_label("Recordings").fill("9")

@@ -141,7 +141,9 @@ function dayRow(date, today) {
   if (entry?.state === "waiting") {
     head.append(element("span", { className: "badge waiting", textContent: t("waiting") }));
   }
-  head.append(button(t("edit"), () => select(date, true), "link"));
+  const edit = button(t("edit"), () => select(date, true), "link");
+  edit.setAttribute("aria-label", `${t("edit")}: ${day(date)}`);
+  head.append(edit);
   row.append(head);
   if (count?.note && entry?.state !== "waiting") {
     row.append(element("p", { className: "day-note muted", textContent: count.note }));
