@@ -94,3 +94,18 @@ async def test_office_progress_names_the_office_timezone(client):
     response = await client.get("/api/v1/offices/AMB-01/progress", headers=ADMIN)
 
     assert response.json()["office"]["timezone"] == "Asia/Jayapura"
+
+
+def test_every_string_the_page_shows_exists_in_both_languages():
+    source = BUNDLE.assets["i18n.js"].plain.decode()
+    blocks = dict(re.findall(r"\n  (id|en): \{\n(.*?)\n  \},", source, flags=re.DOTALL))
+    keys = {
+        lang: set(re.findall(r"^ {4}(\w+):", block, flags=re.M)) for lang, block in blocks.items()
+    }
+    used = set(re.findall(r'data-i18n="(\w+)"', BUNDLE.page.plain.decode()))
+    used |= set(re.findall(r'\bt\("(\w+)"', BUNDLE.assets["app.js"].plain.decode()))
+
+    assert set(blocks) == {"id", "en"}
+    assert keys["id"] == keys["en"]
+    assert used <= keys["id"]
+    assert {"recordings", "note", "send", "waiting"} <= used
