@@ -81,7 +81,9 @@ async function refresh() {
 }
 
 async function reloadEntries() {
-  state.entries = new Map((await listEntries()).map((entry) => [entry.date, entry]));
+  const office = state.snapshot?.office.code;
+  const mine = (await listEntries()).filter((entry) => entry.office === office);
+  state.entries = new Map(mine.map((entry) => [entry.date, entry]));
 }
 
 async function askForBackgroundSync() {
@@ -122,7 +124,7 @@ function button(label, onClick, className = "") {
   return made;
 }
 
-function dayRow(date, today) {
+function dayRow(date, today, editable) {
   const entry = state.entries.get(date);
   const count = state.snapshot.counts[date];
   const label = day(date, { weekday: "short", day: "numeric", month: "short" });
@@ -141,9 +143,11 @@ function dayRow(date, today) {
   if (entry?.state === "waiting") {
     head.append(element("span", { className: "badge waiting", textContent: t("waiting") }));
   }
-  const edit = button(t("edit"), () => select(date, true), "link");
-  edit.setAttribute("aria-label", `${t("edit")}: ${day(date)}`);
-  head.append(edit);
+  if (editable) {
+    const edit = button(t("edit"), () => select(date, true), "link");
+    edit.setAttribute("aria-label", `${t("edit")}: ${day(date)}`);
+    head.append(edit);
+  }
   row.append(head);
   if (count?.note && entry?.state !== "waiting") {
     row.append(element("p", { className: "day-note muted", textContent: count.note }));
@@ -200,7 +204,10 @@ function render() {
       }),
     ),
   );
-  $("days").replaceChildren(...days.map((date) => dayRow(date, days[0])));
+  // An entry whose day has left the window (it waited too long) stays in sight until the
+  // server has answered it and the operator has seen the answer.
+  const shown = [...new Set([...days, ...state.entries.keys()])].sort().reverse();
+  $("days").replaceChildren(...shown.map((date) => dayRow(date, days[0], days.includes(date))));
 }
 
 function fillForm() {
@@ -296,6 +303,8 @@ async function signIn(token) {
   await setValue("snapshot", null);
   state.snapshot = null;
   await refresh();
+  await reloadEntries();
+  await flush();
   render();
   if (state.snapshot) select(state.selected);
 }
