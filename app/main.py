@@ -17,6 +17,7 @@ from app.api import (
     dashboard,
     docs,
     figures,
+    lapor,
     offices,
     ops,
     progress,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         quality,
         audit,
         dashboard,
+        lapor,
     ):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")

@@ -113,6 +113,11 @@ DASHBOARD_CSP = (
 )
 
 
+def serves_a_page(path: str) -> bool:
+    """The dashboard's and Lapor's pages and assets, which run under DASHBOARD_CSP."""
+    return path.startswith("/dashboard") or path == "/lapor" or path.startswith("/lapor/")
+
+
 class _ClientStoppedReading(Exception):
     pass
 
@@ -135,9 +140,8 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         response_started = False
-        is_dashboard = scope["path"].startswith("/dashboard")
         own_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-        if is_dashboard:
+        if serves_a_page(scope["path"]):
             own_headers.append((b"content-security-policy", DASHBOARD_CSP))
 
         async def send_with_headers(message: Message) -> None:

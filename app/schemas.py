@@ -406,6 +406,7 @@ class MetaOut(Out):
     demo: bool
     timezone: str
     public_read: bool
+    edit_window_days: int
 
 
 # Progress
@@ -517,6 +518,7 @@ class OfficeRefOut(Out):
     name: str
     kind: str
     region: str
+    timezone: str
 
 
 class OfficeProgressOut(Out):

@@ -22,7 +22,13 @@ async def test_office_progress_by_hand(client):
     body = await office_progress(client, "K1", as_of="2019-02-10")
 
     assert body == {
-        "office": {"code": "K1", "name": "Office K1", "kind": "dukcapil", "region": "73.71.01"},
+        "office": {
+            "code": "K1",
+            "name": "Office K1",
+            "kind": "dukcapil",
+            "region": "73.71.01",
+            "timezone": "Asia/Makassar",
+        },
         "as_of": "2019-02-10",
         "day": {"recordings": 3, "target": 10, "achievement": pytest.approx(0.3)},  # 3 / 10
         "window": {

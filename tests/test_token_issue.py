@@ -152,3 +152,87 @@ async def test_bad_issue_requests_are_refused(client, db):
 
     assert [a.status_code for a in answers] == [422, 422, 422, 422, 422, 403, 401]
     assert await db.scalar(text("SELECT count(*) FROM tokens")) == tokens
+
+
+# The sign-in sheet straight from the API
+
+
+async def test_issue_with_accept_pdf_answers_the_sheet_of_the_tokens_just_issued(client):
+    from tests.sheet_reader import read_sheet
+
+    await offices(client)
+
+    response = await client.post(
+        ISSUE, json={"region": "73.71"}, headers={**ADMIN, "Accept": "application/pdf"}
+    )
+
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "no-store"
+    assert "sign-in-73.71.pdf" in response.headers["content-disposition"]
+    pages = read_sheet(response.content)
+    assert [page.text.splitlines()[0] for page in pages] == [
+        "Office MKS-01",
+        "Office MKS-02",
+        "Office MKS-DUKCAPIL",
+    ]
+    links = [link for page in pages for link in page.links]
+    assert len(links) == 3
+    assert all(link.startswith("http://rekam.test/lapor#token=rekam_") for link in links)
+    # Each link's token is one just issued, and signs in as its office.
+    for link, office in zip(links, ["MKS-01", "MKS-02", "MKS-DUKCAPIL"], strict=True):
+        token = link.split("#token=", 1)[1]
+        me = await client.get("/api/v1/tokens/self", headers=bearer(token))
+        assert me.json()["office"] == office
+    again = await client.post(ISSUE, json={"region": "73.71"}, headers=ADMIN)
+    assert again.json() == {"tokens": []}
+
+
+async def test_issue_with_accept_pdf_and_nothing_to_issue_is_a_one_page_sheet_saying_so(client):
+    from tests.sheet_reader import read_sheet
+
+    await offices(client)
+    await issue(client, region="73.72")
+
+    response = await client.post(
+        ISSUE, json={"region": "73.72"}, headers={**ADMIN, "Accept": "application/pdf"}
+    )
+
+    assert response.status_code == 201
+    (page,) = read_sheet(response.content)
+    assert page.links == []
+    assert "no tokens were issued" in page.text
+
+
+async def test_issue_as_pdf_is_refused_like_json_and_issues_nothing(client, db):
+    await offices(client)
+    viewer = await client.post(
+        "/api/v1/tokens", json={"role": "viewer", "name": "v"}, headers=ADMIN
+    )
+
+    refused = await client.post(
+        ISSUE,
+        json={"region": "73.71"},
+        headers={**bearer(viewer.json()["token"]), "Accept": "application/pdf"},
+    )
+    invalid = await client.post(
+        ISSUE, json={"region": "73.71", "x": 1}, headers={**ADMIN, "Accept": "application/pdf"}
+    )
+
+    assert refused.status_code == 403
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == "application/problem+json"
+    assert await db.scalar(text("SELECT count(*) FROM tokens WHERE role = 'office'")) == 0
+
+
+async def test_accept_json_or_pdf_with_q_0_answers_json(client):
+    await offices(client)
+
+    response = await client.post(
+        ISSUE,
+        json={"region": "73.71"},
+        headers={**ADMIN, "Accept": "application/json, application/pdf;q=0"},
+    )
+
+    assert response.status_code == 201
+    assert len(response.json()["tokens"]) == 3

@@ -52,4 +52,5 @@ async def meta(session: SessionDep, settings: SettingsDep) -> MetaOut:
         demo=demo is not None,
         timezone=settings.timezone,
         public_read=settings.public_read,
+        edit_window_days=settings.edit_window_days,
     )

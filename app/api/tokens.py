@@ -1,6 +1,7 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import API_ERRORS
 from app.auth import Admin, Caller
@@ -15,6 +16,7 @@ from app.schemas import (
     TokensIssuedOut,
 )
 from app.services import tokens
+from app.sheet import SheetEntry, sheet_pdf
 
 router = APIRouter(
     prefix="/api/v1/tokens", tags=["tokens"], responses=API_ERRORS, route_class=ApiRoute
@@ -30,11 +32,50 @@ async def create_token(body: TokenIn, session: SessionDep, actor: Admin) -> Toke
     return TokenCreatedOut.model_validate(created._asdict())
 
 
-@router.post("/issue", status_code=201)
-async def issue_tokens(body: TokenIssueIn, session: SessionDep, actor: Admin) -> TokensIssuedOut:
+PDF = "application/pdf"
+
+
+def asks_for_pdf(accept: str) -> bool:
+    """Whether Accept names application/pdf (with a q above 0)."""
+    for item in accept.split(","):
+        media, *params = (part.strip().lower() for part in item.split(";"))
+        if media == PDF and not any(p.replace(" ", "") in ("q=0", "q=0.0") for p in params):
+            return True
+    return False
+
+
+@router.post(
+    "/issue",
+    status_code=201,
+    response_model=TokensIssuedOut,
+    responses={201: {"content": {PDF: {}}, "description": "with Accept: application/pdf"}},
+)
+async def issue_tokens(
+    body: TokenIssueIn,
+    session: SessionDep,
+    actor: Admin,
+    request: Request,
+    accept: Annotated[str, Header()] = "",
+) -> TokensIssuedOut | Response:
     """One office token for each active office at or under a region that has none (with
-    rotate: a new one for each, its old ones revoked); the secrets are shown this once."""
+    rotate: a new one for each, its old ones revoked); the secrets are shown this once, as
+    JSON or, with Accept: application/pdf, as the printable sign-in sheet."""
     issued = await tokens.issue_tokens(session, actor=actor, region=body.region, rotate=body.rotate)
+    if asks_for_pdf(accept):
+        # The links point where the admin reached this service: that is where offices go.
+        entries = [SheetEntry(token.office, token.office_name, token.token) for token in issued]
+        # Drawing hundreds of QR codes takes a while: not on the event loop.
+        sheet = await run_in_threadpool(sheet_pdf, entries, str(request.base_url))
+        return Response(
+            sheet,
+            status_code=201,
+            media_type=PDF,
+            headers={
+                "Content-Disposition": f'attachment; filename="sign-in-{body.region}.pdf"',
+                # It holds the secrets: no cache along the way may keep it.
+                "Cache-Control": "no-store",
+            },
+        )
     return TokensIssuedOut.model_validate({"tokens": [token._asdict() for token in issued]})
 
 

@@ -436,7 +436,7 @@ async def office_progress(
     day_recordings = per_day.get(as_of, 0)
     target = office["daily_target"]
     return {
-        "office": {k: office[k] for k in ("code", "name", "kind", "region")},
+        "office": {k: office[k] for k in ("code", "name", "kind", "region", "timezone")},
         "as_of": as_of,
         "day": {
             "recordings": day_recordings,
