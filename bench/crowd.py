@@ -65,6 +65,9 @@ async def run(
     queue: list[tuple[float, int, str]] = []
     for reader, code in enumerate(chosen):
         heapq.heappush(queue, (started + rng.random() * options.interval, reader, code))
+    # Values drawn afresh each run: a run writing the last run's values would change nothing,
+    # and no tag with it.
+    values = random.Random()
     write_gap = options.window / max(1, len(offices))
     writes = iter(offices)
 
@@ -108,7 +111,7 @@ async def run(
                 break
             if (wait := at - time.perf_counter()) > 0:
                 await asyncio.sleep(wait)
-            body = b'{"recordings":%d}' % rng.randint(0, 300)
+            body = b'{"recordings":%d}' % values.randint(0, 300)
             try:
                 status, _ = await connection.request(
                     "PUT",
@@ -225,7 +228,9 @@ async def not_modified_ratio(ctx: Context, server: Server, etag: str) -> dict[st
     }
 
 
-async def measure(ctx: Context, workers: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
+async def measure(ctx: Context) -> dict[str, Any]:
+    """The crowd against `rekam serve --workers N` for N in BENCH_CROWD_WORKERS (1,2,4)."""
+    workers = [int(n) for n in os.environ.get("BENCH_CROWD_WORKERS", "1,2,4").split(",")]
     p = ctx.profile
     nation = ctx.dataset.nation
     regions_file = ctx.offices_tsv.with_name(f"regions-{p.name}.txt")
