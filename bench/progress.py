@@ -4,6 +4,7 @@ the nation beside them."""
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from bench.clock import today
 from bench.context import Context
 from bench.httpclient import Connection
 from bench.log import log
+from bench.settings import Profile
 
 
 def read_paths(as_of: date) -> list[tuple[str, str]]:
@@ -32,6 +34,16 @@ def read_paths(as_of: date) -> list[tuple[str, str]]:
             f"/api/v1/progress/ID/series?from={one_year}&to={as_of}&bucket=day",
         ),
     ]
+
+
+async def budgeted(p: Profile, call: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """At most latency_calls calls, and no more than latency_budget seconds of them (at
+    least 10), so that a slow endpoint cannot stretch the run past its budget."""
+    deadline = time.perf_counter() + p.latency_budget
+    for i in range(p.latency_calls):
+        if i >= 10 and time.perf_counter() > deadline:
+            break
+        await call(*args)
 
 
 async def measure(ctx: Context) -> dict[str, Any]:
@@ -74,13 +86,7 @@ async def measure(ctx: Context) -> dict[str, Any]:
     await call_naive(False)
     for r in range(p.latency_rounds):
         for name, path in paths:
-            # At most latency_calls, and no more than latency_budget seconds of them (at
-            # least 10), so that a slow endpoint cannot stretch the run past its budget.
-            deadline = time.perf_counter() + p.latency_budget
-            for i in range(p.latency_calls):
-                if i >= 10 and time.perf_counter() > deadline:
-                    break
-                await call(name, path, True)
+            await budgeted(p, call, name, path, True)
             if name == "progress ID":
                 for _ in range(p.naive_calls):
                     await call_naive(True)

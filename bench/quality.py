@@ -28,6 +28,7 @@ from bench.clock import today
 from bench.context import Context
 from bench.httpclient import Connection
 from bench.log import log
+from bench.progress import budgeted
 
 PROVINCE = "73"
 GOAL_SECONDS = 0.1
@@ -68,11 +69,7 @@ async def _latencies(ctx: Context) -> tuple[dict[str, list[float]], dict[str, An
             await call(name, path, False)
     for r in range(p.latency_rounds):
         for name, path in read_paths():
-            deadline = time.perf_counter() + p.latency_budget
-            for i in range(p.latency_calls):
-                if i >= 10 and time.perf_counter() > deadline:
-                    break
-                await call(name, path, True)
+            await budgeted(p, call, name, path, True)
         log(
             f"quality round {r + 1}: "
             + ", ".join(
