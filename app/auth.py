@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
+from app.db import Db, SessionDep, fetch
 from app.errors import Forbidden, RateLimited, Unauthorized
 from app.ratelimit import Counter, RateLimiter
 
@@ -79,23 +80,32 @@ def bearer_secret(request: Request, credentials: HTTPAuthorizationCredentials | 
     return credentials.credentials.strip() or None
 
 
-# The lookup also stamps last_used_at when it is stale, in the same round trip. The stamp is
-# committed at once (a read never commits), without waiting for the disk: it is a hint, and an
-# office that posts a few times a day would otherwise pay a second flush on every write.
-_LOOKUP = text(
-    """
+def _lookup(asynchronous_stamp: bool) -> TextClause:
+    """The token's row, stamping last_used_at when it is stale, in the same round trip.
+
+    A read commits the stamp at once, without waiting for the disk (asynchronous_stamp): it is
+    a hint, and an office that posts a few times a day would otherwise pay a second flush on
+    every write. A count write looks its token up inside its own transaction instead, whose
+    commit carries the stamp and must wait for the disk."""
+    asynchronous = ", set_config('synchronous_commit', 'off', true)" if asynchronous_stamp else ""
+    return text(
+        f"""
     WITH found AS (SELECT * FROM tokens WHERE secret_hash = :hash),
     touched AS (
         UPDATE tokens SET last_used_at = :now
         WHERE id = (SELECT id FROM found WHERE revoked_at IS NULL
                     AND (last_used_at IS NULL OR last_used_at < :stale_before))
-        RETURNING id, set_config('synchronous_commit', 'off', true)
+        RETURNING id{asynchronous}
     )
     SELECT f.id, f.role, f.name, f.office_id, o.code AS office_code, f.region, f.revoked_at,
            EXISTS (SELECT 1 FROM touched) AS touched
     FROM found f LEFT JOIN offices o ON o.id = f.office_id
     """
-)
+    )
+
+
+_LOOKUP = _lookup(asynchronous_stamp=True)
+_LOOKUP_IN_WRITE = _lookup(asynchronous_stamp=False)
 
 
 def _client_address(request: Request) -> str:
@@ -114,15 +124,29 @@ async def authenticate(
     """The caller's actor, None without credentials; 401 for an unknown or revoked token,
     429 past the rate limits (per token, per address for anonymous requests and for failed
     attempts)."""
+    return await _identify(request, session, bearer_secret(request, credentials), settings)
+
+
+async def writer_in(db: asyncpg.Connection, request: Request, settings: Settings) -> Actor:
+    """require_writer's answer for a route that writes on the driver's connection: the token
+    is looked up inside the caller's transaction (its stamp commits with the write), with
+    the same refusals in the same order (401, 429, then 403)."""
+    credentials = await bearer_scheme(request)
+    actor = await _identify(request, db, bearer_secret(request, credentials), settings)
+    return await require_writer(await require_actor(actor))
+
+
+async def _identify(
+    request: Request, db: Db, secret: str | None, settings: Settings
+) -> Actor | None:
     limits: Limits = request.app.state.limits
     address = _client_address(request)
-    secret = bearer_secret(request, credentials)
     if secret is None:
         await _limit(limits.requests, f"address:{address}", "requests")
         return None
     # The token is checked first: others failing from the same address (a shared NAT, or
     # someone guessing) must never lock out a caller whose token is valid.
-    actor = await _actor_for(session, secret, admin_token=settings.admin_token)
+    actor = await _actor_for(db, secret, admin_token=settings.admin_token)
     if actor is None:
         await _limit(limits.auth_failures, address, "failed authentications")
         raise Unauthorized("unknown or revoked token")
@@ -131,9 +155,7 @@ async def authenticate(
     return actor
 
 
-async def _actor_for(
-    session: AsyncSession, secret: str, *, admin_token: SecretStr | None
-) -> Actor | None:
+async def _actor_for(db: Db, secret: str, *, admin_token: SecretStr | None) -> Actor | None:
     """The live token's actor, or None for an unknown or revoked one."""
     digest = secret_hash(secret)
     if admin_token is not None and hmac.compare_digest(
@@ -141,16 +163,20 @@ async def _actor_for(
     ):
         return ENV_ADMIN
     now = datetime.now(UTC)
-    row = (
-        await session.execute(
-            _LOOKUP, {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION}
-        )
-    ).one_or_none()
-    if row is None or row.revoked_at is not None:
+    in_session = isinstance(db, AsyncSession)
+    rows = await fetch(
+        db,
+        _LOOKUP if in_session else _LOOKUP_IN_WRITE,
+        {"hash": digest, "now": now, "stale_before": now - LAST_USED_RESOLUTION},
+    )
+    if not rows or rows[0]["revoked_at"] is not None:
         return None
-    if row.touched:
-        await session.commit()
-    return Actor(row.id, row.role, row.name, row.office_id, row.office_code, row.region)
+    row = rows[0]
+    if row["touched"] and isinstance(db, AsyncSession):
+        await db.commit()
+    return Actor(
+        row["id"], row["role"], row["name"], row["office_id"], row["office_code"], row["region"]
+    )
 
 
 OptionalActor = Annotated[Actor | None, Depends(authenticate)]

@@ -1,12 +1,18 @@
 """Engine, session factory and the session dependency."""
 
+import asyncio
+import functools
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias, cast
 from uuid import uuid4
 
+import asyncpg
 from fastapi import Depends, Request
+from sqlalchemy import CursorResult, TextClause
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -144,3 +150,63 @@ async def get_session(
 # so a client that reads slowly never holds a connection.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
+
+
+# The count writes run on the driver's connection itself, borrowed from the engine's pool:
+# under load the session's layers (autobegin, the ORM's execute, result rows) cost more CPU
+# than the statements' own round trips (bench/RESULTS.md, the framework's share). Their
+# statements are the same text() statements, and the helpers they share with the session's
+# callers take either (Db).
+Db: TypeAlias = AsyncSession | asyncpg.Connection
+
+
+@functools.cache
+def positional(statement: TextClause) -> tuple[str, tuple[str, ...]]:
+    """A text() statement as asyncpg takes it: $n placeholders, and the names they stand for."""
+    compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+async def fetch(db: Db, statement: TextClause, params: Mapping[str, Any]) -> Sequence[Any]:
+    """The statement's rows, each read by column name (row["name"]) or position, on either."""
+    if isinstance(db, AsyncSession):
+        # A text() statement's result is the cursor's, which knows whether it has rows.
+        result = cast(CursorResult[Any], await db.execute(statement, dict(params)))
+        return [row._mapping for row in result] if result.returns_rows else []
+    sql, names = positional(statement)
+    rows: list[asyncpg.Record] = await db.fetch(sql, *(params[name] for name in names))
+    return rows
+
+
+@asynccontextmanager
+async def driver_connection(factory: "SessionFactory") -> AsyncIterator[asyncpg.Connection]:
+    """A session's asyncpg connection, for transactions of the caller's own (`async with
+    connection.transaction()`). The session commits after them: that sends nothing when
+    they were the connection's only transactions, and keeps what they wrote when the
+    session joins an enclosing transaction (where they are savepoints).
+
+    A connection that broke, or that an operation left half done (a timeout, a cancelled
+    request), is dropped from the pool, as the session drops one after its own such errors.
+    After an error the server reported, or one of the caller's own, the transaction has
+    rolled back and the connection is as good as new."""
+    async with factory() as session:
+        connection = await session.connection()
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield driver
+        except BaseException as error:
+            if isinstance(error, BROKEN_CONNECTION) or driver.is_closed():
+                await connection.invalidate()
+            raise
+        await session.commit()
+
+
+# What the driver raises when a connection may be unusable: it is closed, or an operation on
+# it stopped halfway.
+BROKEN_CONNECTION = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+    asyncio.CancelledError,
+)

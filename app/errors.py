@@ -165,8 +165,10 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
-    # SQLSTATE class 22 is a data exception: the input, not the database, is at fault.
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+    # SQLSTATE class 22 is a data exception: the input, not the database, is at fault. (The
+    # driver's own errors carry it themselves; the session's wrap the driver's.)
+    raised = error if isinstance(error, asyncpg.PostgresError) else getattr(error, "orig", None)
+    sqlstate = getattr(raised, "sqlstate", None) or ""
     if sqlstate.startswith("22"):
         return error_response(422, "invalid input: a value the database cannot store")
     return await _database_unavailable(request, error)
@@ -231,11 +233,12 @@ def install_handlers(app: FastAPI) -> None:
     # Handlers for the specific classes: a handler for Exception would still re-raise and
     # make the server drop the connection.
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
     for fault in (
         sa_exc.TimeoutError,
         sa_exc.InterfaceError,
-        asyncpg.PostgresError,
         asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
         OSError,
         TimeoutError,
     ):

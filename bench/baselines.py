@@ -30,8 +30,8 @@ import asyncpg
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
+from app.db import positional
 from app.services.counts import UPSERT, UPSERT_BATCH
 from app.services.offices import LOCK_OFFICES
 from app.services.outliers import REJUDGE
@@ -126,12 +126,6 @@ WHERE ($1::bool[])[office_id] AND date <= $2
 """
 
 
-def positional(statement: Any) -> tuple[str, list[str]]:
-    """A SQLAlchemy text() statement as asyncpg takes it: $n placeholders and their names."""
-    compiled = statement.compile(dialect=asyncpg_dialect.dialect())
-    return str(compiled), list(compiled.positiontup)
-
-
 BARE_LOCK, _ = positional(LOCK_OFFICES)  # one parameter: the office codes
 BARE_REJUDGE, BARE_REJUDGE_PARAMS = positional(REJUDGE)
 BARE_PUT, BARE_PUT_PARAMS = positional(UPSERT)
@@ -139,7 +133,7 @@ BARE_BATCH, BARE_BATCH_PARAMS = positional(UPSERT_BATCH)
 BARE_ACTOR = {"token_id": None, "role": "admin"}
 
 
-def _args(names: list[str], values: dict[str, Any]) -> list[Any]:
+def _args(names: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
     return [values[name] for name in names]
 
 

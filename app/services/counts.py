@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, NamedTuple, TypeVar
 
+import asyncpg
 from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Actor
 from app.clock import now, today_in
+from app.db import Db, fetch
 from app.errors import Forbidden, Invalid, NotFound, PreconditionFailed, excerpt
 from app.schemas import CountIn, parse_date, read_date
 from app.scopes import outside_scope
@@ -155,17 +157,22 @@ class ItemError:
         return body
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+def _sqlstate(error: DBAPIError | asyncpg.PostgresError) -> str | None:
+    state: str | None = getattr(
+        error if isinstance(error, asyncpg.PostgresError) else error.orig, "sqlstate", None
+    )
+    return state
 
 
-async def with_retry(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
-    """Run a write transaction, again from the start when the database reports a deadlock."""
+async def with_retry(session: AsyncSession | None, work: Callable[[], Awaitable[T]]) -> T:
+    """Run a write transaction, again from the start when the database reports a deadlock:
+    the session's, rolled back here, or one that `work` opens on the driver's connection."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             return await work()
-        except DBAPIError as error:
-            await session.rollback()
+        except (DBAPIError, asyncpg.PostgresError) as error:
+            if session is not None:
+                await session.rollback()
             if _sqlstate(error) not in _RETRYABLE or attempt == _ATTEMPTS:
                 raise
             await asyncio.sleep(0.01 * attempt)
@@ -219,14 +226,14 @@ def validity_problem(office: OfficeRow, day: date, today: date) -> str | None:
 
 
 async def _write(
-    session: AsyncSession,
+    db: Db,
     actor: Actor,
     offices: dict[str, OfficeRow],
     items: Sequence[CountWrite],
     statement: TextClause = UPSERT,
-) -> list[Any]:
+) -> Sequence[Any]:
     return await write_with_tallies(
-        session,
+        db,
         statement,
         {
             "office_ids": [offices[item.office].id for item in items],
@@ -268,9 +275,9 @@ def parse_if_none_match(header: str | None) -> set[int] | str | None:
 
 
 async def put_count(
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     *,
-    actor: Actor,
+    identify: Callable[[asyncpg.Connection], Awaitable[Actor]],
     office_code: str,
     day_text: str,
     read_body: Callable[[], CountIn],
@@ -278,61 +285,74 @@ async def put_count(
     edit_window_days: int,
     if_none_match: str | None = None,
 ) -> tuple[StoredCount, Outcome]:
-    """Create or replace one count; returns the stored count and the outcome: created,
-    updated or unchanged.
+    """Create or replace one count, in one transaction on the driver's connection that also
+    identifies the caller (`identify`: its token, looked up there); returns the stored count
+    and the outcome: created, updated or unchanged.
 
-    The checks run in the contract's order: may this caller write here (403) before is the
-    request valid (422), so the date and body are read only after the permission checks."""
-    check_code(office_code)
-    problem = permission_problem(actor, office_code)
-    if problem:
-        raise Forbidden(problem)
+    The checks run in the contract's order: who is asking (401), may this caller write here
+    (403) before is the request valid (422), so the date and body are read only after the
+    permission checks."""
 
     async def attempt() -> tuple[StoredCount, Outcome]:
-        offices = await lock_offices(session, [office_code])
-        office = offices.get(office_code)
-        if office is None:
-            raise NotFound(f"no office {office_code}")
-        problem = scope_problem(actor, office)
-        if problem:
-            raise Forbidden(problem)
-        day = parse_date(day_text)
-        problem = window_problem(actor, office, day, edit_window_days)
-        if problem:
-            raise Forbidden(problem)
-        body = read_body()
-        problem = validity_problem(office, day, today_in(office.timezone))
-        if problem:
-            raise Invalid(problem)
-        item = CountWrite(office_code, day, body.recordings, body.note)
-        expected = parse_if_match(if_match)
-        refused = parse_if_none_match(if_none_match)
-        if expected is not None or refused is not None:
-            # The office row is locked (lock_offices), so the version read here is the one
-            # the write replaces. A deleted count has no row: it is absent for both headers.
-            stored = await session.scalar(
-                text("SELECT version FROM counts WHERE office_id = :office_id AND date = :date"),
-                {"office_id": office.id, "date": item.date},
-            )
-            if expected is not None and (
-                stored is None or (expected != "*" and stored != expected)
-            ):
-                raise PreconditionFailed(
-                    f"If-Match {if_match} does not match the stored version ({stored})"
-                )
-            if stored is not None and refused is not None and (refused == "*" or stored in refused):
-                raise PreconditionFailed(
-                    f"If-None-Match {if_none_match}: a count exists (version {stored})"
-                )
-        (row,) = await _write(session, actor, offices, [item])
-        await session.commit()
-        return _stored(item.office, row), row.outcome
+        async with connection.transaction():
+            actor = await identify(connection)
+            check_code(office_code)
+            problem = permission_problem(actor, office_code)
+            if problem:
+                raise Forbidden(problem)
+            offices = await lock_offices(connection, [office_code])
+            office = offices.get(office_code)
+            if office is None:
+                raise NotFound(f"no office {office_code}")
+            problem = scope_problem(actor, office)
+            if problem:
+                raise Forbidden(problem)
+            day = parse_date(day_text)
+            problem = window_problem(actor, office, day, edit_window_days)
+            if problem:
+                raise Forbidden(problem)
+            body = read_body()
+            problem = validity_problem(office, day, today_in(office.timezone))
+            if problem:
+                raise Invalid(problem)
+            item = CountWrite(office_code, day, body.recordings, body.note)
+            await _check_preconditions(connection, office, item, if_match, if_none_match)
+            (row,) = await _write(connection, actor, offices, [item])
+            return _stored(item.office, row), row["outcome"]
 
-    return await with_retry(session, attempt)
+    return await with_retry(None, attempt)
+
+
+_VERSION = text("SELECT version FROM counts WHERE office_id = :office_id AND date = :date")
+
+
+async def _check_preconditions(
+    db: Db, office: OfficeRow, item: CountWrite, if_match: str | None, if_none_match: str | None
+) -> None:
+    """412 unless the stored version is the one If-Match names and none If-None-Match does."""
+    expected = parse_if_match(if_match)
+    refused = parse_if_none_match(if_none_match)
+    if expected is None and refused is None:
+        return
+    # The office row is locked (lock_offices), so the version read here is the one the write
+    # replaces. A deleted count has no row: it is absent for both headers.
+    rows = await fetch(db, _VERSION, {"office_id": office.id, "date": item.date})
+    stored = rows[0]["version"] if rows else None
+    if expected is not None and (stored is None or (expected != "*" and stored != expected)):
+        raise PreconditionFailed(
+            f"If-Match {if_match} does not match the stored version ({stored})"
+        )
+    if stored is not None and refused is not None and (refused == "*" or stored in refused):
+        raise PreconditionFailed(
+            f"If-None-Match {if_none_match}: a count exists (version {stored})"
+        )
 
 
 def _stored(office: str, row: Any) -> StoredCount:
-    return StoredCount(office, row.date, row.recordings, row.note, row.version, row.updated_at)
+    """A count from a row read by column name."""
+    return StoredCount(
+        office, row["date"], row["recordings"], row["note"], row["version"], row["updated_at"]
+    )
 
 
 async def write_batch(
@@ -450,7 +470,7 @@ async def write_batch(
         rows = await _write(session, actor, offices, list(parsed.values()), UPSERT_BATCH)
         await session.commit()
         return {"created": 0, "updated": 0, "unchanged": 0} | {
-            row.outcome: row.items for row in rows
+            row["outcome"]: row["items"] for row in rows
         }
 
     return await with_retry(session, attempt)
@@ -479,7 +499,7 @@ async def delete_count(session: AsyncSession, *, actor: Actor, office: str, day:
             raise Forbidden(problem)
         params = {"office_id": offices[office].id, "date": day, **_actor_params(actor)}
         (deleted,) = await write_with_tallies(session, _DELETE, params)
-        if not deleted.deleted:
+        if not deleted["deleted"]:
             raise NotFound(f"office {office} has no count dated {day}")
         await session.commit()
 
@@ -496,7 +516,7 @@ async def get_count(session: AsyncSession, *, office: str, day: date) -> StoredC
     ).one_or_none()
     if row is None:
         raise NotFound(f"office {office} has no count dated {day}")
-    return _stored(office, row)
+    return _stored(office, row._mapping)
 
 
 async def list_counts(
@@ -510,7 +530,7 @@ async def list_counts(
         ),
         {"office_id": office_id, "start": start, "end": end},
     )
-    return [_stored(office, row) for row in rows]
+    return [_stored(office, row._mapping) for row in rows]
 
 
 async def count_history(session: AsyncSession, *, office: str, day: date) -> list[dict[str, Any]]:

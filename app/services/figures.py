@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import codes
 from app.codes import sql_in_subtree
+from app.db import Db, fetch
 
 # Ancestors come from the code itself, computed on the few regions that have figures.
 _DEPTH = "CASE WHEN {0} = 'ID' THEN 0 ELSE cardinality(string_to_array({0}, '.')) END"
@@ -97,15 +98,15 @@ _REBUILD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('rekam.figure_steps'
 _CLEAR = text("DELETE FROM figure_steps WHERE region = ANY(CAST(:regions AS text[]))")
 
 
-async def store_steps(session: AsyncSession, changed: Iterable[str]) -> None:
+async def store_steps(db: Db, changed: Iterable[str]) -> None:
     """Rebuild the steps of every region at or above the regions whose figures changed."""
     heads = sorted({head for code in changed for head in codes.lineage_of(code)})
     if not heads:
         return
-    await session.execute(_REBUILD_LOCK)
-    await session.execute(_CLEAR, {"regions": heads})
+    await fetch(db, _REBUILD_LOCK, {})
+    await fetch(db, _CLEAR, {"regions": heads})
     for head in heads:
-        await session.execute(STORE_STEPS, {"region": head, "depth": codes.parse(head).depth})
+        await fetch(db, STORE_STEPS, {"region": head, "depth": codes.parse(head).depth})
 
 
 @dataclass(slots=True)

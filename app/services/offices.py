@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import codes
 from app.auth import Actor
+from app.db import Db, fetch
 from app.errors import Invalid, NotFound
 from app.schemas import OfficeIn, OfficeItemIn
 from app.scopes import check_scope
@@ -91,13 +92,13 @@ async def _office_states(session: AsyncSession, codes: list[str]) -> dict[str, d
     return {row.code: dict(row._mapping) for row in rows}
 
 
-async def lock_offices(session: AsyncSession, codes: list[str]) -> dict[str, OfficeRow]:
+async def lock_offices(db: Db, codes: list[str]) -> dict[str, OfficeRow]:
     """Fetch offices and hold their rows until commit: count writes for one office queue here,
     so each write sees the previous one's result and computes its deltas from it."""
-    rows = await session.execute(LOCK_OFFICES, {"codes": codes})
+    rows = await fetch(db, LOCK_OFFICES, {"codes": codes})
     # By position (the columns are OfficeRow's, in order): a batch locks 7,800 offices, and
-    # reading a Row's attributes by name costs several times more.
-    offices = (OfficeRow(*columns) for *columns, _plans in rows)
+    # reading a row by column name costs several times more.
+    offices = (OfficeRow(*tuple(row.values())[:-1]) for row in rows)
     return {office.code: office for office in offices}
 
 

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, TextClause, text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import month_end
+from app.db import Db, fetch
 from app.models import SHARDS
 from app.services.figures import store_steps
 from app.services.outliers import CHANGED_COLUMNS, REJUDGE
@@ -91,19 +92,17 @@ def tally_statement(
 
 
 async def write_with_tallies(
-    session: AsyncSession, statement: TextClause, params: dict[str, Any]
-) -> list[Row[Any]]:
+    db: Db, statement: TextClause, params: dict[str, Any]
+) -> Sequence[Any]:
     """Run a statement from tally_statement, then, in the caller's transaction, rebuild the
     step functions of the figures it changed and the outlier verdicts of the counts its
-    changes judge; returns the statement's rows."""
-    rows = list(await session.execute(statement, params))
+    changes judge; returns the statement's rows (by column name)."""
+    rows = await fetch(db, statement, params)
     if rows:
-        await store_steps(session, rows[0].refigured_regions)
-        if "changed_office_ids" in rows[0]._fields and rows[0].changed_office_ids:
-            await session.execute(
-                REJUDGE,
-                {"office_ids": rows[0].changed_office_ids, "dates": rows[0].changed_dates},
-            )
+        await store_steps(db, rows[0]["refigured_regions"])
+        # (.get: only statements that change counts have the column.)
+        if changed := rows[0].get("changed_office_ids"):
+            await fetch(db, REJUDGE, {"office_ids": changed, "dates": rows[0]["changed_dates"]})
     return rows
 
 
