@@ -21,8 +21,11 @@ LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-REVALIDATED = Counter(
-    "rekam_revalidated_total", "304s answered before routing, from one round trip"
+REVALIDATED = Counter("rekam_revalidated_total", "304s answered before routing")
+REVALIDATION_BATCH = Histogram(
+    "rekam_revalidation_batch_size",
+    "Revalidations decided by one statement before routing",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
 COUNTS = Counter("rekam_counts_total", "Counts written, by outcome", ["outcome"])
 BATCH_SIZE = Histogram(

@@ -1,15 +1,21 @@
 """Revalidations answered before routing (app/revalidation.py), on a real server: a 304 only
 where the router would give the same one, and never after a write in the subtree."""
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from app.etags import Decided
-from app.revalidation import QUARTER_HOUR, Notes
-from tests.conftest import ADMIN, LiveServer
+from app.auth import secret_hash
+from app.errors import NotFound
+from app.etags import Decided, region_version
+from app.revalidation import QUARTER_HOUR, Checks, Notes
+from tests.conftest import ADMIN, LiveServer, settings_for
 from tests.helpers import bearer, new_token, put_office
 from tests.progress_helpers import counts, regions
 
@@ -155,3 +161,82 @@ def test_a_note_lasts_until_the_quarter_hour_ends(monkeypatch):
     assert notes.get(scope) is not None
     monkeypatch.setattr("app.revalidation.time.time", lambda: start + QUARTER_HOUR)
     assert notes.get(scope) is None
+
+
+async def test_revalidations_arriving_together_share_one_statement_and_each_gets_its_own_answer(
+    live, http
+):
+    """Checks decides every pair that arrived in the same turn of the event loop with one
+    statement; each pair's row is what app/auth.py and app/etags.py would read for it alone."""
+    live_token = await new_token(http, "viewer")
+    created = await http.post("/api/v1/tokens", json={"role": "viewer"}, headers=ADMIN)
+    revoked = created.json()["token"]
+    assert (await http.delete(f"/api/v1/tokens/{created.json()['id']}", headers=ADMIN)).is_success
+    asked = [
+        (digest, region)
+        for digest in (secret_hash(live_token), secret_hash(revoked), None, b"no such token")
+        for region in ("73.71.01", "73.71.02", "73", "99.99")
+    ] * 2
+    engine = create_async_engine(live.database_url)
+    try:
+        checks = Checks(settings_for(live.database_url))
+        before = batches_decided()
+        rows = await asyncio.gather(*(checks.check(engine, pair) for pair in asked))
+        assert batches_decided() == before + 1
+
+        async with engine.connect() as connection:
+            for (digest, region), row in zip(asked, rows, strict=True):
+                token = (
+                    await connection.execute(
+                        text(
+                            "SELECT id, role FROM tokens WHERE secret_hash = :digest"
+                            " AND revoked_at IS NULL"
+                        ),
+                        {"digest": digest},
+                    )
+                ).one_or_none()
+                assert (row["token_id"], row["role"]) == (tuple(token) if token else (None, None))
+                async with AsyncSession(connection) as session:
+                    try:
+                        version = await region_version(session, region)
+                    except NotFound:
+                        version = None
+                assert row["version"] == version
+    finally:
+        await engine.dispose()
+
+
+def batches_decided() -> float:
+    return REGISTRY.get_sample_value("rekam_revalidation_batch_size_count") or 0.0
+
+
+async def test_concurrent_revalidations_each_get_the_routers_answer(http):
+    """Many revalidations at once, of pages with and without changes, by live, revoked and
+    unknown tokens: every one answered as if alone."""
+    token = await new_token(http, "viewer")
+    created = await http.post("/api/v1/tokens", json={"role": "viewer"}, headers=ADMIN)
+    revoked = created.json()["token"]
+    pages = [PROGRESS, ("/api/v1/progress/73.71.02", {"as_of": DAY})]
+    tags = {}
+    for page in pages:
+        tags[page[0]] = (await first_tag(http, page, bearer(token))).headers["etag"]
+        await revalidate(http, page, tags[page[0]], bearer(token))  # noted
+        await revalidate(http, page, tags[page[0]], bearer(revoked))  # noted for that one too
+    assert (await http.delete(f"/api/v1/tokens/{created.json()['id']}", headers=ADMIN)).is_success
+    await counts(http, "K2", {DAY: 4})  # 73.71.02 changed; 73.71.01 did not
+
+    asked = [
+        (page, headers)
+        for page in pages
+        for headers in (bearer(token), bearer(revoked), bearer("rekam_unknown"))
+    ] * 2  # (the failed authentications stay well within the per-address limit)
+    answers = await asyncio.gather(
+        *(revalidate(http, page, tags[page[0]], headers) for page, headers in asked)
+    )
+    expected = {
+        (PROGRESS[0], "live"): 304,
+        (pages[1][0], "live"): 200,
+    }
+    for (page, headers), answer in zip(asked, answers, strict=True):
+        who = "live" if headers == bearer(token) else "refused"
+        assert answer.status_code == expected.get((page[0], who), 401), (page, who)
