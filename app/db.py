@@ -4,7 +4,7 @@ import asyncio
 import functools
 import warnings
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeAlias, cast
 from uuid import uuid4
@@ -178,19 +178,21 @@ async def fetch(db: Db, statement: TextClause, params: Mapping[str, Any]) -> Seq
     return rows
 
 
+DriverConnection = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+
+
 @asynccontextmanager
-async def driver_connection(factory: "SessionFactory") -> AsyncIterator[asyncpg.Connection]:
-    """A session's asyncpg connection, for transactions of the caller's own (`async with
-    connection.transaction()`). The session commits after them: that sends nothing when
-    they were the connection's only transactions, and keeps what they wrote when the
-    session joins an enclosing transaction (where they are savepoints).
+async def driver_connection(connect: Callable[[], Any]) -> AsyncIterator[asyncpg.Connection]:
+    """The asyncpg connection of `connect()` (an AsyncConnection, as engine.connect gives),
+    for transactions of the caller's own (`async with connection.transaction()`: savepoints
+    where the connection is in a transaction already). SQLAlchemy never sees them, so it has
+    nothing to roll back when the connection goes back to the pool.
 
     A connection that broke, or that an operation left half done (a timeout, a cancelled
-    request), is dropped from the pool, as the session drops one after its own such errors.
+    request), is dropped from the pool, as SQLAlchemy drops one after its own such errors.
     After an error the server reported, or one of the caller's own, the transaction has
     rolled back and the connection is as good as new."""
-    async with factory() as session:
-        connection = await session.connection()
+    async with connect() as connection:
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
         try:
             yield driver
@@ -198,7 +200,15 @@ async def driver_connection(factory: "SessionFactory") -> AsyncIterator[asyncpg.
             if isinstance(error, BROKEN_CONNECTION) or driver.is_closed():
                 await connection.invalidate()
             raise
-        await session.commit()
+
+
+async def get_driver_connection(request: Request) -> DriverConnection:
+    """For the count writes, which run on the driver's connection (a pooled one)."""
+    engine: AsyncEngine = request.app.state.engine
+    return lambda: driver_connection(engine.connect)
+
+
+DriverConnectionDep = Annotated[DriverConnection, Depends(get_driver_connection)]
 
 
 # What the driver raises when a connection may be unusable: it is closed, or an operation on

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.config import Settings, normalise_database_url
-from app.db import SessionFactory, create_engine, get_session_factory
+from app.db import (
+    DriverConnection,
+    SessionFactory,
+    create_engine,
+    driver_connection,
+    get_driver_connection,
+    get_session_factory,
+)
 from app.main import create_app
 from app.migrate import create_database, drop_database, upgrade
 
@@ -113,7 +120,15 @@ def make_client(app: Any, connection: AsyncConnection) -> httpx.AsyncClient:
     async def sessions_in_test_transaction() -> SessionFactory:
         return session_in_test_transaction
 
+    @asynccontextmanager
+    async def joined() -> AsyncIterator[AsyncConnection]:
+        yield connection
+
+    async def driver_in_test_transaction() -> DriverConnection:
+        return lambda: driver_connection(joined)
+
     app.dependency_overrides[get_session_factory] = sessions_in_test_transaction
+    app.dependency_overrides[get_driver_connection] = driver_in_test_transaction
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rekam.test")
 
 

@@ -19,7 +19,7 @@ from app.auth import Admin, Reader, Writer, bearer_scheme, writer_in
 from app.bodies import ApiRoute, is_json, media_type
 from app.clock import default_range, today_in
 from app.config import Settings, SettingsDep
-from app.db import SessionDep, SessionFactoryDep, driver_connection
+from app.db import DriverConnectionDep, SessionDep
 from app.schemas import BatchOut, CountIn, CountListOut, CountOut, HistoryOut
 from app.services import batch_input, counts
 from app.services.offices import get_office
@@ -43,7 +43,7 @@ async def put_count(
     code: OfficeCode,
     date: DateText,
     request: Request,
-    sessions: SessionFactoryDep,
+    connect: DriverConnectionDep,
     if_match: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -51,7 +51,7 @@ async def put_count(
     settings: Settings = request.app.state.settings
     # The body is read here and validated only after the permission checks (403 before 422).
     raw = await request.body()
-    async with driver_connection(sessions) as connection:
+    async with connect() as connection:
         stored, outcome = await counts.put_count(
             connection,
             identify=lambda db: writer_in(db, request, settings),
