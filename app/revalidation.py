@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import metrics
 from app.auth import ENV_ADMIN, LAST_USED_RESOLUTION, Actor, Limits, secret_hash
 from app.config import Settings
+from app.db import driver_connection
 from app.errors import CACHE_CONTROL
 from app.etags import DECIDED, Decided, matches
 
@@ -120,9 +121,7 @@ class Checks:
     async def _fetch(self, engine: AsyncEngine, asked: list[Asked]) -> list[Any]:
         now = datetime.now(UTC)
         args = ([d for d, _ in asked], [r for _, r in asked], now, now - LAST_USED_RESOLUTION)
-        async with engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert raw is not None
+        async with driver_connection(engine.connect) as raw:
             if self.settings.database_pgbouncer:
                 # Through PgBouncer a statement's parse and execute must share a transaction.
                 async with raw.transaction():
