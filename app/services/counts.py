@@ -295,12 +295,16 @@ async def put_count(
 
     async def attempt() -> tuple[StoredCount, Outcome]:
         async with connection.transaction():
+            # The office is locked before the caller is identified, though the answers keep
+            # the contract's order (nothing is written, and the lock goes with a refusal's
+            # rollback): the lock has the rest of the transaction planned once for all
+            # parameters (LOCK_OFFICES), the token lookup included.
+            offices = await lock_offices(connection, [office_code])
             actor = await identify(connection)
             check_code(office_code)
             problem = permission_problem(actor, office_code)
             if problem:
                 raise Forbidden(problem)
-            offices = await lock_offices(connection, [office_code])
             office = offices.get(office_code)
             if office is None:
                 raise NotFound(f"no office {office_code}")
