@@ -22,6 +22,9 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 REVALIDATED = Counter("rekam_revalidated_total", "304s answered before routing")
+SHARED_BODIES = Counter(
+    "rekam_shared_bodies_total", "200s answered before routing with the body noted at the version"
+)
 REVALIDATION_BATCH = Histogram(
     "rekam_revalidation_batch_size",
     "Revalidations decided by one statement before routing",

@@ -15,6 +15,12 @@ depends on has changed, read-your-writes included), the tag matches, and the not
 in the same quarter hour (a default `as_of` is today in some timezone, and every timezone's
 midnight falls on a quarter hour). Anything else, and any fault, goes on to the router, which
 answers as it always does.
+
+The same proof answers a read that does not have the tag (a first opening, or a tag from
+before a write): where the router answered 200 under the noted tag, the note keeps that
+response, and a read of the same path and query at the same version gets it as the router
+would give it again. Readers of one region after one write then share one computation of the
+body, as they would behind a cache that honours ETags.
 """
 
 import asyncio
@@ -39,9 +45,12 @@ from app.errors import CACHE_CONTROL
 from app.etags import DECIDED, Decided, matches
 
 QUARTER_HOUR = 900
-# Beyond this many noted paths the notes start again: a crawler walking every region must
-# not grow a worker's memory without bound.
+# Beyond this many noted paths, or this many bytes of noted bodies, the notes start again: a
+# crawler walking every region must not grow a worker's memory without bound.
 MAX_NOTES = 50_000
+MAX_NOTED_BYTES = 64 * 1024 * 1024
+# A body larger than this is not kept (the nation's progress is about 20 kB).
+MAX_NOTED_BODY = 1024 * 1024
 
 # The token lookups and their last_used_at stamps as app/auth.py does them, and the versions
 # as app/etags.py reads them, for every revalidation waiting to be decided, in one statement:
@@ -133,6 +142,10 @@ class Checks:
 _pending_tasks: set[asyncio.Task[None]] = set()
 
 
+# The router's 200 under a noted tag: its headers and its body.
+Answered = tuple[list[tuple[bytes, bytes]], bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class Note:
     region: str
@@ -140,6 +153,11 @@ class Note:
     tag: str
     quarter: int  # the quarter hour (since the epoch) the tag was decided in
     route: Any  # the matched route, so that metrics and the access log name it
+    answered: Answered | None = None  # None: the router's 200 under this tag was not seen
+
+    @property
+    def size(self) -> int:
+        return len(self.answered[1]) if self.answered else 0
 
 
 def quarter_hour(now: float | None = None) -> int:
@@ -151,12 +169,23 @@ class Notes:
 
     def __init__(self) -> None:
         self._notes: dict[tuple[str, bytes], Note] = {}
+        self._bytes = 0  # of the noted bodies
 
-    def note(self, scope: Scope, decided: Decided) -> None:
-        if len(self._notes) >= MAX_NOTES:
-            self._notes.clear()
+    def note(self, scope: Scope, decided: Decided, answered: Answered | None = None) -> None:
+        """Notes the router's answer: a 200's headers and body (answered), or a 304, which
+        keeps the body noted under the same tag."""
         key = (scope["path"], scope.get("query_string", b""))
-        self._notes[key] = Note(*decided, quarter_hour(), scope.get("route"))
+        old = self._notes.pop(key, None)
+        if old is not None:
+            self._bytes -= old.size
+            if answered is None and old.tag == decided.tag:
+                answered = old.answered
+        note = Note(*decided, quarter_hour(), scope.get("route"), answered)
+        if len(self._notes) >= MAX_NOTES or self._bytes + note.size > MAX_NOTED_BYTES:
+            self._notes.clear()
+            self._bytes = 0
+        self._notes[key] = note
+        self._bytes += note.size
 
     def get(self, scope: Scope) -> Note | None:
         note = self._notes.get((scope["path"], scope.get("query_string", b"")))
@@ -179,38 +208,43 @@ class Revalidation:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        if_none_match = Headers(scope=scope).get("if-none-match")
-        note = self.notes.get(scope) if if_none_match else None
-        if (
-            note is not None
-            and matches(if_none_match, note.tag)
-            and await self._unchanged(scope, note)
-        ):
-            metrics.REVALIDATED.inc()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": [
+        note = self.notes.get(scope)
+        if note is not None:
+            if_none_match = Headers(scope=scope).get("if-none-match")
+            revalidating = matches(if_none_match, note.tag)
+            if (revalidating or note.answered) and await self._unchanged(scope, note):
+                if revalidating:
+                    metrics.REVALIDATED.inc()
+                    headers = [
                         (b"etag", note.tag.encode()),
                         (b"cache-control", CACHE_CONTROL.encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
+                    ]
+                    await _respond(send, 304, headers, b"")
+                elif note.answered:
+                    metrics.SHARED_BODIES.inc()
+                    await _respond(send, 200, *note.answered)
+                return
         status = 0
+        # The router's 200 under a tag conditional() decided, kept for the note.
+        answered: tuple[list[tuple[bytes, bytes]], list[bytes]] | None = None
 
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
+        async def send_noting(message: Message) -> None:
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if status == 200 and DECIDED in scope.get("state", {}):
+                    answered = (list(message.get("headers", [])), [])
+            elif answered is not None and message["type"] == "http.response.body":
+                answered[1].append(message.get("body", b""))
+                if sum(map(len, answered[1])) > MAX_NOTED_BODY:
+                    answered = None
             await send(message)
 
-        await self.app(scope, receive, send_noting_status)
+        await self.app(scope, receive, send_noting)
         decided = scope.get("state", {}).get(DECIDED)
         if decided is not None and status in (200, 304):
-            self.notes.note(scope, decided)
+            body = (answered[0], b"".join(answered[1])) if answered else None
+            self.notes.note(scope, decided, body if status == 200 else None)
 
     async def _unchanged(self, scope: Scope, note: Note) -> bool:
         """True when the caller may read and the noted version still stands."""
@@ -251,6 +285,13 @@ class Revalidation:
         if scheme.lower() != "bearer" or not secret:
             return None
         return secret_hash(secret)
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _client_address(scope: Scope) -> str:

@@ -52,11 +52,15 @@ async def http(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def answered_before_routing(http: httpx.AsyncClient) -> float:
+async def answered_before_routing(http: httpx.AsyncClient, counter: str = "revalidated") -> float:
     metrics = (await http.get("/metrics")).text
-    found = re.search(r"^rekam_revalidated_total (\S+)$", metrics, re.MULTILINE)
+    found = re.search(rf"^rekam_{counter}_total (\S+)$", metrics, re.MULTILINE)
     assert found, metrics
     return float(found.group(1))
+
+
+async def shared_before_routing(http: httpx.AsyncClient) -> float:
+    return await answered_before_routing(http, "shared_bodies")
 
 
 async def revalidate(http, endpoint, tag, headers=ADMIN):
@@ -85,6 +89,69 @@ async def test_a_revalidation_is_answered_before_routing_as_the_router_answers_i
     assert await answered_before_routing(http) == before + 1
     same = ("etag", "cache-control", "x-content-type-options", "referrer-policy", "x-frame-options")
     assert {h: early.headers.get(h) for h in same} == {h: by_router.headers.get(h) for h in same}
+
+
+# Headers the router sets on a read's 200; the ones added around it (the request id) differ.
+ROUTERS_HEADERS = (
+    "etag",
+    "cache-control",
+    "content-type",
+    "content-length",
+    "x-content-type-options",
+    "referrer-policy",
+    "x-frame-options",
+)
+
+
+def routers_headers(response: httpx.Response) -> dict[str, str | None]:
+    return {h: response.headers.get(h) for h in ROUTERS_HEADERS}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e[0])
+@pytest.mark.parametrize("stale", [None, 'W/"from-before-a-write"'], ids=["no tag", "stale tag"])
+async def test_a_read_without_the_tag_gets_the_routers_body_before_routing(http, endpoint, stale):
+    token = await new_token(http, "viewer")
+    url, params = endpoint
+    headers = {**bearer(token), **({"If-None-Match": stale} if stale else {})}
+    by_router = await first_tag(http, endpoint, bearer(token))  # noted with its body
+    before = await shared_before_routing(http)
+
+    shared = await http.get(url, params=params, headers=headers)
+
+    assert shared.status_code == 200
+    assert shared.content == by_router.content
+    assert routers_headers(shared) == routers_headers(by_router)
+    assert shared.headers["x-request-id"] != by_router.headers["x-request-id"]
+    assert await shared_before_routing(http) == before + 1
+
+
+async def test_after_a_write_in_the_subtree_the_body_is_computed_again_then_shared(http):
+    first = await first_tag(http, PROGRESS)
+    await counts(http, "K1", {DAY: 11})
+    before = await shared_before_routing(http)
+
+    fresh = await first_tag(http, PROGRESS)
+    assert fresh.json()["day"]["recordings"] == 11
+    assert fresh.headers["etag"] != first.headers["etag"]
+    assert await shared_before_routing(http) == before  # from the router
+
+    again = await first_tag(http, PROGRESS)
+    assert again.content == fresh.content
+    assert await shared_before_routing(http) == before + 1
+
+
+async def test_a_304_by_the_router_keeps_the_body_noted_under_its_tag(http):
+    url, params = PROGRESS
+    by_router = await first_tag(http, PROGRESS)
+    tag = by_router.headers["etag"]
+    for _ in range(2):
+        assert (await revalidate(http, PROGRESS, tag)).status_code == 304
+    before = await shared_before_routing(http)
+
+    shared = await http.get(url, params=params, headers=ADMIN)
+
+    assert shared.content == by_router.content
+    assert await shared_before_routing(http) == before + 1
 
 
 async def test_a_write_in_the_subtree_is_in_the_next_revalidation(http):
@@ -132,6 +199,33 @@ async def test_without_a_valid_token_a_noted_tag_still_gets_401(http, headers):
     assert (await revalidate(http, PROGRESS, tag, headers)).status_code == 401
 
 
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer rekam_unknown"}]
+)
+async def test_without_a_valid_token_a_noted_body_is_not_shared(http, headers):
+    url, params = PROGRESS
+    await first_tag(http, PROGRESS)
+    before = await shared_before_routing(http)
+
+    refused = await http.get(url, params=params, headers=headers)
+
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert await shared_before_routing(http) == before
+
+
+async def test_a_revoked_token_gets_401_not_a_shared_body(http):
+    url, params = PROGRESS
+    created = await http.post("/api/v1/tokens", json={"role": "viewer"}, headers=ADMIN)
+    token, token_id = created.json()["token"], created.json()["id"]
+    await first_tag(http, PROGRESS, bearer(token))
+    assert (await http.delete(f"/api/v1/tokens/{token_id}", headers=ADMIN)).status_code == 204
+
+    refused = await http.get(url, params=params, headers=bearer(token))
+
+    assert refused.status_code == 401
+
+
 async def test_a_refused_read_is_never_noted(http):
     url = "/api/v1/progress/73.71.01"
     for _ in range(2):
@@ -149,6 +243,42 @@ async def test_the_rate_limit_holds_for_304s_before_routing(http):
     ]
     # One hit went to the first read: the limit (120 a minute) ends the run of 304s.
     assert statuses == [304] * 119 + [429]
+
+
+async def test_the_rate_limit_holds_for_bodies_shared_before_routing(http):
+    url, params = PROGRESS
+    token = await new_token(http, "viewer")
+    statuses = [
+        (await http.get(url, params=params, headers=bearer(token))).status_code for _ in range(121)
+    ]
+    assert statuses == [200] * 120 + [429]
+
+
+def test_noted_bodies_are_bounded_in_bytes(monkeypatch):
+    monkeypatch.setattr("app.revalidation.MAX_NOTED_BYTES", 250)
+    notes = Notes()
+    body = ([(b"content-type", b"application/json")], b"x" * 100)
+    scopes = [{"path": f"/api/v1/progress/73.{n}", "query_string": b""} for n in range(3)]
+    for scope in scopes[:2]:
+        notes.note(scope, Decided("73", 5, 'W/"t"'), body)
+    assert all(notes.get(scope) for scope in scopes[:2])
+    notes.note(scopes[0], Decided("73", 6, 'W/"u"'), body)  # replaces its own bytes
+    assert all(notes.get(scope) for scope in scopes[:2])
+
+    notes.note(scopes[2], Decided("73", 5, 'W/"t"'), body)  # 300 bytes: the notes start again
+
+    assert [notes.get(scope) is not None for scope in scopes] == [False, False, True]
+
+
+def test_a_304_keeps_the_body_of_its_tag_and_a_new_tag_drops_it():
+    notes = Notes()
+    scope = {"path": "/api/v1/progress/73", "query_string": b""}
+    body = ([], b"{}")
+    notes.note(scope, Decided("73", 5, 'W/"t"'), body)
+    notes.note(scope, Decided("73", 5, 'W/"t"'))  # the router's 304
+    assert notes.get(scope).answered == body
+    notes.note(scope, Decided("73", 6, 'W/"u"'))  # a 304 under a tag whose 200 was not seen
+    assert notes.get(scope).answered is None
 
 
 def test_a_note_lasts_until_the_quarter_hour_ends(monkeypatch):
